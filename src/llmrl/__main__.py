@@ -1,0 +1,5 @@
+"""`python -m llmrl` (also what `torchrun -m llmrl` runs)."""
+
+from llmrl.cli import main
+
+main()

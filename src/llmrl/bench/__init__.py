@@ -1,0 +1,1 @@
+"""Speed benchmarks behind `llmrl bench ...`."""

@@ -1,0 +1,46 @@
+"""Shared output of every benchmark: a rich table, or JSON whose last line is one object."""
+
+import json
+import platform
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+
+def machine_info() -> dict[str, Any]:
+    """What a benchmark ran on, recorded with its numbers."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def report(title: str, rows: list[dict[str, Any]], summary: dict[str, Any], as_json: bool) -> None:
+    """Print `rows` as a table and `summary` below it; with `as_json`, one JSON object last.
+
+    The JSON object holds the summary keys at top level plus `rows` and `machine`.
+    """
+    console = Console()
+    if as_json:
+        print(json.dumps({**summary, "rows": rows, "machine": machine_info()}))
+        return
+    table = Table(title=title)
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_fmt(row[c]) for c in columns))
+    console.print(table)
+    for key, value in summary.items():
+        console.print(f"{key}: {_fmt(value)}")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,11 @@
+"""Command-line entry point: `llmrl --help`."""
+
+from llmrl.cli.app import app
+
+
+def main() -> None:
+    """Run the `llmrl` command."""
+    # Importing a command module registers its commands on `app`.
+    from llmrl.cli import lm_commands  # noqa: F401
+
+    app()
