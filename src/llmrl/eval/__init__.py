@@ -1,0 +1,1 @@
+"""Evaluation: success rates with confidence intervals (`stats`), learning curves and bars (`plots`)."""
