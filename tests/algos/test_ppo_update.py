@@ -109,9 +109,14 @@ def test_vetoed_step_leaves_parameters_unchanged_and_ragged_minibatch_is_used():
     stats = ppo_update(evaluate, batch, torch.optim.SGD(net.parameters(), lr=1.0), net.parameters(),
                        generator=torch.Generator().manual_seed(0), before_step=lambda n: calls.append(n) or False,
                        **{**KWARGS, "epochs": 2, "minibatch_size": 10})
-    assert len(calls) == 2 * 3  # 24 samples in minibatches of 10, 10, 4
     assert stats["skipped_steps"] == 6.0
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+    assert len(calls) == 2 * 3  # 24 samples in minibatches of 10, 10, 4
+    # A last minibatch (4) shorter than grad_accum_steps (6) gets no empty micro-batch.
+    stats = ppo_update(evaluate, batch, torch.optim.SGD(net.parameters(), lr=1.0), net.parameters(),
+                       generator=torch.Generator().manual_seed(0), grad_accum_steps=6,
+                       **{**KWARGS, "epochs": 1, "minibatch_size": 10})
+    assert math.isfinite(stats["policy_loss"]) and math.isfinite(stats["grad_norm"])
 
 
 def test_ppo_update_rejects_bad_input():

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from llmrl.algos.optim import BeforeStep, check_max_grad_norm, clip_and_step
+
 Evaluate = Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]
 """``evaluate(indices) -> (new_logp, entropy, new_values)``, each [len(indices)], with autograd."""
 
@@ -63,7 +65,9 @@ def clip_fraction(new_logp: Tensor, old_logp: Tensor, clip_coef: float) -> Tenso
 def explained_variance(values: Tensor, returns: Tensor) -> float:
     """``1 - Var(R - V) / Var(R)``: 1 is a perfect critic, 0 no better than a constant; NaN if Var(R) = 0."""
     if values.shape != returns.shape:
-        raise ValueError(f"values and returns must have the same shape, got {tuple(values.shape)} and {tuple(returns.shape)}")
+        raise ValueError(
+            f"values and returns must have the same shape, got {tuple(values.shape)} and {tuple(returns.shape)}"
+        )
     var_returns = torch.var(returns.detach().float(), unbiased=False)
     if var_returns == 0:
         return math.nan
@@ -96,7 +100,8 @@ class PPOBatch:
     returns: Tensor
 
     def __post_init__(self) -> None:
-        shapes = {name: tuple(getattr(self, name).shape) for name in ("old_logp", "old_values", "advantages", "returns")}
+        names = ("old_logp", "old_values", "advantages", "returns")
+        shapes = {name: tuple(getattr(self, name).shape) for name in names}
         if len(set(shapes.values())) != 1 or len(shapes["old_logp"]) != 1 or shapes["old_logp"][0] == 0:
             raise ValueError(f"PPOBatch fields must all be non-empty 1-D tensors of one size, got shapes {shapes}")
 
@@ -122,32 +127,36 @@ def ppo_update(
     normalize_advantages: bool,
     generator: torch.Generator,
     grad_accum_steps: int = 1,
-    before_step: Callable[[float], bool | None] | None = None,
+    before_step: BeforeStep | None = None,
 ) -> dict[str, float]:
     """Run ``epochs`` passes of shuffled minibatch PPO over ``batch``; return mean statistics.
 
-    Minibatch order comes only from ``generator`` (a CPU ``torch.Generator``), so an update is
-    reproducible, and resumable, from the generator's state. A final minibatch smaller than
-    ``minibatch_size`` is used as is. Each minibatch is split into ``grad_accum_steps``
-    micro-batches, each evaluated and back-propagated separately with its share of the
-    minibatch loss, so peak memory shrinks while the gradient stays the minibatch's.
-    ``max_grad_norm=None`` disables gradient clipping (the norm is still reported).
+    ``evaluate`` receives CPU index tensors into the batch. Minibatch order comes only from
+    ``generator`` (a CPU ``torch.Generator``), so an update is reproducible, and resumable,
+    from the generator's state. A final minibatch smaller than ``minibatch_size`` is used as is.
+
+    Each minibatch is split into ``grad_accum_steps`` micro-batches, each evaluated and
+    back-propagated separately with its share of the minibatch loss: peak memory shrinks
+    while the gradient stays the minibatch's. Advantages are normalized (if asked) over the
+    whole minibatch. ``max_grad_norm=None`` disables clipping (the norm is still reported).
 
     ``before_step(grad_norm)`` runs after backward and clipping, before ``optimizer.step()``;
-    returning False skips that step (a NaN guard: ``lambda norm: math.isfinite(norm)``).
+    returning False skips that step (NaN guard: ``math.isfinite``; see ``llmrl.algos.optim``).
 
     Returns the sample-weighted means of ``policy_loss``, ``value_loss``, ``entropy``,
     ``approx_kl``, ``clip_fraction`` and ``grad_norm`` over all minibatches, and
     ``skipped_steps``, the number of steps ``before_step`` vetoed.
     """
     if epochs < 1 or minibatch_size < 1:
-        raise ValueError(f"epochs and minibatch_size must be >= 1, got epochs={epochs}, minibatch_size={minibatch_size}")
+        raise ValueError(f"epochs and minibatch_size must be >= 1, got {epochs} and {minibatch_size}")
     if not 1 <= grad_accum_steps <= minibatch_size:
         raise ValueError(f"grad_accum_steps must be in [1, minibatch_size={minibatch_size}], got {grad_accum_steps}")
     if clip_coef <= 0 or (value_clip_coef is not None and value_clip_coef <= 0):
-        raise ValueError(f"clip coefficients must be > 0 (value_clip_coef None disables it), got {clip_coef}, {value_clip_coef}")
-    if max_grad_norm is not None and max_grad_norm <= 0:
-        raise ValueError(f"max_grad_norm must be > 0 or None, got {max_grad_norm}")
+        raise ValueError(
+            f"clip_coef and value_clip_coef must be > 0 (value_clip_coef None disables value clipping), "
+            f"got {clip_coef} and {value_clip_coef}"
+        )
+    check_max_grad_norm(max_grad_norm)
     if generator.device.type != "cpu":
         raise ValueError(f"generator must be a CPU torch.Generator (indices are drawn on CPU), got {generator.device}")
     params = list(params_for_clip)
@@ -169,13 +178,17 @@ def ppo_update(
                 advantages = (advantages - advantages.mean()) / (advantages.std(unbiased=False) + 1e-8)
 
             optimizer.zero_grad(set_to_none=True)
-            for chunk, chunk_adv in zip(
-                torch.tensor_split(indices, grad_accum_steps), torch.tensor_split(advantages, grad_accum_steps), strict=True
-            ):
+            # A short final minibatch may have fewer samples than grad_accum_steps: no empty chunks.
+            splits = min(grad_accum_steps, len(indices))
+            chunks = torch.tensor_split(indices, splits)
+            chunk_advantages = torch.tensor_split(advantages, splits)
+            for chunk, chunk_adv in zip(chunks, chunk_advantages, strict=True):
                 new_logp, entropy, new_values = evaluate(chunk)
                 for name, tensor in (("new_logp", new_logp), ("entropy", entropy), ("new_values", new_values)):
                     if tensor.shape != chunk.shape:
-                        raise ValueError(f"evaluate returned {name} of shape {tuple(tensor.shape)}, expected [{len(chunk)}]")
+                        raise ValueError(
+                            f"evaluate returned {name} of shape {tuple(tensor.shape)}, expected [{len(chunk)}]"
+                        )
                 on_device = chunk.to(device)
                 old_logp = batch.old_logp[on_device]
                 pg = policy_loss(new_logp, old_logp, chunk_adv, clip_coef)
@@ -193,15 +206,12 @@ def ppo_update(
                         ("approx_kl", approx_kl(new_logp, old_logp)),
                         ("clip_fraction", clip_fraction(new_logp, old_logp, clip_coef)),
                     ):
-                        totals[name] += float(value) * len(chunk)
+                        totals[name] += value.detach().item() * len(chunk)
 
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, math.inf if max_grad_norm is None else max_grad_norm))
+            grad_norm, stepped = clip_and_step(params, optimizer, max_grad_norm, before_step)
             grad_norm_total += grad_norm
+            skipped += not stepped
             minibatches += 1
-            if before_step is not None and before_step(grad_norm) is False:
-                skipped += 1
-                continue
-            optimizer.step()
 
     samples = epochs * batch.size
     stats = {name: total / samples for name, total in totals.items()}
