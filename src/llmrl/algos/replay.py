@@ -164,7 +164,11 @@ class NStepReplayBuffer:
         }
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Everything needed to resume exactly, as flat numpy arrays (saveable with safetensors.numpy or npz)."""
+        """Everything needed to resume exactly, as flat numpy arrays (saveable with safetensors.numpy or npz).
+
+        The arrays are views of the live storage, not copies (a full buffer can be gigabytes):
+        save them before the next ``add``.
+        """
         state = {
             "action": self._action, "reward": self._reward, "discount": self._discount, "done": self._done,
             "pending_action": self._pending_action, "pending_reward": self._pending_reward,
@@ -175,7 +179,7 @@ class NStepReplayBuffer:
         }
         for prefix, arrays in (("obs.", self._obs), ("next_obs.", self._next_obs), ("pending_obs.", self._pending_obs)):
             state.update({prefix + key: array for key, array in arrays.items()})
-        return {key: array.copy() for key, array in state.items()}
+        return state
 
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         """Restore a ``state_dict()`` of a buffer built with the same arguments."""
