@@ -63,6 +63,12 @@ class BoundaryTokenizer:
             ids = [fallback]
         return ids, moved
 
+    def encode_for_generation(self, prompt: str) -> list[int]:
+        """Prompt ids for generation: the prompt as is (trailing whitespace kept), same special tokens."""
+        if self.is_encoder_decoder:
+            return self._ids(prompt, special=True)
+        return self._bos_prefix + self._ids(prompt, special=False) or self.encode_prompt(prompt)[0]
+
     def encode(self, prompt: str, candidates: list[str]) -> EncodedPair:
         """Ids of `prompt` and of each candidate; rejects empty candidate lists and empty candidates."""
         if not candidates:
