@@ -88,6 +88,7 @@ class CrafterTextEnv(gym.Env):
         player, world = self.game.player, self.game.world
         achievements_before = dict(player.achievements)
         was_sleeping = bool(player.sleeping)
+        kept_asleep = was_sleeping and player.inventory["energy"] < constants.items["energy"]["max"]
         _, target = world[player.pos + np.asarray(player.facing)]
         creature = target if isinstance(target, _CREATURE_TYPES) else None
         creature_health = creature.health if creature is not None else 0
@@ -96,8 +97,8 @@ class CrafterTextEnv(gym.Env):
 
         unlocked = captions.gained(achievements_before, player.achievements)
         # The player's hit is the only damage a creature takes in the player's update; it happens
-        # only if the action ran as `do` (a player kept asleep does nothing).
-        acted = player.action == "do" and not (was_sleeping and player.sleeping)
+        # only if the action ran as `do` (a sleeping player with energy below max keeps sleeping).
+        acted = player.action == "do" and not kept_asleep
         hurt = type(creature).__name__.lower() if acted and creature is not None and creature.health < creature_health else None
         caption = captions.caption_transition(unlocked, hurt, fell_asleep=not was_sleeping and bool(player.sleeping))
         obs, info = self._observe()

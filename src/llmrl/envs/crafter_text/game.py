@@ -54,6 +54,8 @@ class RenderFreeCrafter(crafter.Env):
         self.image = image
         self.last_reward = 0.0
         self.frame: np.ndarray | None = None
+        # The tweaked player shows as crafter's player in the semantic map.
+        self._sem_view._obj_ids[PaperPlayer] = self._sem_view._obj_ids[objects.Player]
         unit = self._size // self._view
         # The night noise of LocalView._noise draws from the world's random stream: this shape.
         self._noise_shape = tuple(int(n) for n in self._local_view._grid * unit)

@@ -49,15 +49,20 @@ def local_view(world, center) -> np.ndarray:
     view[inner] = world._mat_map[xs, ys]
     indices = world._obj_map[xs, ys]
     for dx, dy in zip(*np.nonzero(indices)):
-        view[inner[0].start + dx, inner[1].start + dy] = _OBJECT_IDS[type(world._objects[indices[dx, dy]])]
+        view[inner[0].start + dx, inner[1].start + dy] = object_id(world._objects[indices[dx, dy]])
     return view
+
+
+def object_id(obj) -> int:
+    """Semantic id of a crafter object, subclasses (the tweaked player) included."""
+    return next(_OBJECT_IDS[cls] for cls in type(obj).__mro__ if cls in _OBJECT_IDS)
 
 
 def observe(world, player, table_wood: int) -> CrafterState:
     """Snapshot the player's perception of `world`."""
     view = local_view(world, player.pos)
     material, obj = world[player.pos + np.asarray(player.facing)]
-    target = type(obj).__name__.lower() if obj is not None else material
+    target = SEMANTIC_NAMES[object_id(obj)] if obj is not None else material
     plant_id = _OBJECT_IDS[objects.Plant]
     ripe = False
     if (view == plant_id).any():
