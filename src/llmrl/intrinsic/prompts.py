@@ -1,0 +1,46 @@
+"""Prompts of the goal suggesters: ELLM's few-shot open-ended prompt and the yes/no question.
+
+Our own wording in the reference's form: the valid verbs, a one-sentence instruction,
+two worked examples answered as `- verb noun` bullet lists, then the state and the question.
+"""
+
+from llmrl.envs.crafter_text import GOALS
+
+# Verbs of Crafter's goals, in first-seen order: eat, attack, chop, mine, drink, sleep, place, make.
+CRAFTER_VERBS: tuple[str, ...] = tuple(dict.fromkeys(goal.split()[0] for goal in GOALS))
+
+QUESTION = "What are the best things to do next?"
+
+FEW_SHOT_EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "You see grass, tree, and water. You are targeting tree. "
+        "You have nothing in your inventory. You feel thirsty.",
+        ("chop tree", "drink water"),
+    ),
+    (
+        "You see cow, crafting table, grass, and stone. You are targeting cow. "
+        "You have in your inventory wood, wood_pickaxe. You feel hungry.",
+        ("eat cow", "mine stone", "make wood sword"),
+    ),
+)
+
+
+def open_ended_prompt(state_text: str, verbs: tuple[str, ...] = CRAFTER_VERBS) -> str:
+    """The few-shot prompt whose continuation is a `- verb noun` list of goals for the state.
+
+    It ends with a newline after the question, so the model answers with the list at once.
+    """
+    header = (
+        f"Valid actions: {', '.join(verbs)}.\n"
+        "You are playing Crafter, a survival game. Given what you see and hold, list the best next "
+        "actions, one per line as '- action object', using only valid actions and objects you see or have.\n"
+    )
+    shots = "".join(
+        f"\n{state}\n{QUESTION}\n" + "".join(f"- {goal}\n" for goal in goals) for state, goals in FEW_SHOT_EXAMPLES
+    )
+    return f"{header}{shots}\n{state_text}\n{QUESTION}\n"
+
+
+def yes_no_prompt(state_text: str, goal: str) -> str:
+    """The closed-form question for one candidate goal; the answer scored next is ' yes' or ' no'."""
+    return f"You are playing Crafter, a survival game. {state_text}\nQuestion: Should you {goal}?\nAnswer:"
