@@ -35,12 +35,13 @@ def bench_env_command(
     env: str = typer.Option("BabyAIText-MixedTrainLocal-v0", "--env", help="BabyAIText-*, BabyAI-* or CrafterText* id."),
     steps: int = typer.Option(5000, "--steps", min=1, help="Random-action steps per env."),
     seed: int = typer.Option(0, "--seed"),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Alternating runs per env; the fastest counts."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Steps/s of the raw env and of its text version (same seeds, same random actions)."""
     console = Console(stderr=True)
     try:
-        rows, summary = bench_env(env, steps, seed, progress=lambda msg: console.log(msg))
+        rows, summary = bench_env(env, steps, seed, repeats, progress=lambda msg: console.log(msg))
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     report(f"Env speed: {env}", rows, summary, as_json)
