@@ -1,0 +1,141 @@
+"""ELLM's goal-conditioned Q-network and the text-embedding table that feeds it.
+
+Inputs (Du et al. 2023, reference/ellm.md): the text state and ``Your goal is: {goals}.``,
+each encoded by a *frozen* sentence encoder. The encoder runs once per distinct text
+(``TextEmbeddingTable``) and the replay stores the resulting float vectors, so a gradient
+update never re-runs the encoder. Only the projections and the head train:
+
+    h_s = ReLU(W_s e(state))        384 -> 512
+    h_g = ReLU(W_g e(goal text))    384 -> 512
+    h   = ReLU(W_f [h_s ; h_g (; CNN(image))])   1024 (+512) -> 512
+    Q(s, g, a) = V(h) + A(h, a) - mean_a' A(h, a')   (``DuelingHead``)
+
+With ``image=True`` the 64x64 RGB frame also goes through a small Nature CNN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from llmrl.agents.heads import DuelingHead
+from llmrl.intrinsic.base import Embedder
+
+STATE_KEY, GOAL_KEY, IMAGE_KEY = "state_emb", "goal_emb", "image"
+IMAGE_SHAPE = (64, 64, 3)
+
+
+def goal_text(goals: Sequence[str]) -> str:
+    """The goal sentence the agent is conditioned on: ``Your goal is: chop tree, drink water.``"""
+    return f"Your goal is: {', '.join(goals) if goals else 'nothing'}."
+
+
+class NatureCNN(nn.Module):
+    """Mnih et al. (2015)'s convolutional torso, for 64x64 RGB uint8 frames -> ``features``."""
+
+    def __init__(self, features: int = 512) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 32, 8, stride=4), nn.ReLU(),  # 64 -> 15
+            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),  # 15 -> 6
+            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),  # 6 -> 4
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 4, features), nn.ReLU(),
+        )
+
+    def forward(self, image: Tensor) -> Tensor:
+        # [B, H, W, C] uint8 as stored -> [B, C, H, W] in [0, 1].
+        return self.net(image.permute(0, 3, 1, 2).float() / 255.0)
+
+
+class GoalConditionedQNet(nn.Module):
+    """Dueling Q-network on frozen sentence embeddings of the state and the goals (module doc)."""
+
+    def __init__(
+        self, num_actions: int, embed_dim: int = 384, hidden: int = 512, image: bool = False
+    ) -> None:
+        super().__init__()
+        if min(num_actions, embed_dim, hidden) < 1:
+            raise ValueError(f"sizes must be >= 1, got actions={num_actions}, embed_dim={embed_dim}, hidden={hidden}")
+        self.num_actions, self.embed_dim, self.image = num_actions, embed_dim, image
+        self.state_proj = nn.Sequential(nn.Linear(embed_dim, hidden), nn.ReLU())
+        self.goal_proj = nn.Sequential(nn.Linear(embed_dim, hidden), nn.ReLU())
+        self.cnn = NatureCNN(hidden) if image else None
+        fused_in = hidden * (3 if image else 2)
+        self.fuse = nn.Sequential(nn.Linear(fused_in, hidden), nn.ReLU())
+        self.head = DuelingHead(hidden, num_actions, hidden)
+
+    def obs_spec(self) -> dict[str, tuple[tuple[int, ...], type]]:
+        """What one observation holds, for ``NStepReplayBuffer``: float32 embeddings (+ uint8 image)."""
+        spec: dict[str, tuple[tuple[int, ...], type]] = {
+            STATE_KEY: ((self.embed_dim,), np.float32), GOAL_KEY: ((self.embed_dim,), np.float32)
+        }
+        if self.image:
+            spec[IMAGE_KEY] = (IMAGE_SHAPE, np.uint8)
+        return spec
+
+    def q_values(self, obs: Mapping[str, Tensor]) -> Tensor:
+        """Q-values [B, num_actions] of a batch of observations (keys of ``obs_spec``)."""
+        missing = [key for key in self.obs_spec() if key not in obs]
+        if missing:
+            raise KeyError(f"observation lacks {missing}; this network reads {list(self.obs_spec())}")
+        parts = [self.state_proj(obs[STATE_KEY]), self.goal_proj(obs[GOAL_KEY])]
+        if self.cnn is not None:
+            parts.append(self.cnn(obs[IMAGE_KEY]))
+        return self.head(self.fuse(torch.cat(parts, dim=-1)))
+
+    forward = q_values
+
+
+class TextEmbeddingTable:
+    """Each distinct text embedded once (one batched encoder call per lookup), kept as numpy rows.
+
+    Text states and goal sentences repeat a lot in Crafter (a few hundred distinct state texts
+    per thousand steps), so after warm-up a lookup is a dict hit and a row gather: no tensor
+    allocation, no encoder call.
+    """
+
+    def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
+        self.embedder = embedder
+        self._rows: dict[str, int] = {}
+        self._matrix: np.ndarray | None = None
+        self._capacity = capacity
+        self.encoder_calls = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def dim(self) -> int:
+        """Embedding size (asks the encoder once if nothing has been embedded yet)."""
+        if self._matrix is None:
+            self.lookup(["Your goal is: nothing."])
+        assert self._matrix is not None
+        return self._matrix.shape[1]
+
+    def lookup(self, texts: Sequence[str]) -> np.ndarray:
+        """[len(texts), dim] float32 embeddings; unseen texts are encoded together in one call."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._rows]
+        if missing:
+            self._add(missing)
+        assert self._matrix is not None
+        return self._matrix[[self._rows[t] for t in texts]]
+
+    def _add(self, texts: list[str]) -> None:
+        vectors = self.embedder.embed(list(texts))
+        vectors = vectors.detach().cpu().float().numpy() if isinstance(vectors, Tensor) else np.asarray(vectors, np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(texts):
+            raise ValueError(f"embedder returned shape {vectors.shape} for {len(texts)} texts; expected [N, dim]")
+        self.encoder_calls += 1
+        start = len(self._rows)
+        if self._matrix is None:
+            self._matrix = np.zeros((max(self._capacity, len(texts)), vectors.shape[1]), np.float32)
+        if start + len(texts) > len(self._matrix):  # grow geometrically: amortized O(1) per text
+            grown = np.zeros((max(2 * len(self._matrix), start + len(texts)), self._matrix.shape[1]), np.float32)
+            grown[:start] = self._matrix[:start]
+            self._matrix = grown
+        self._matrix[start : start + len(texts)] = vectors
+        self._rows.update({text: start + i for i, text in enumerate(texts)})

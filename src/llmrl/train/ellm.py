@@ -1,0 +1,190 @@
+"""`llmrl train ellm`: ELLM pretraining (or fine-tuning on one task) with run directories.
+
+Same conventions as every llmrl trainer: the resolved config in `config.yaml`, one metrics
+row per `log_every` frames in `metrics.csv` + TensorBoard (x axis: `frames`), atomic
+checkpoints every `checkpoint_every` frames holding the networks, the optimizer, the RNGs,
+the replay buffer (safetensors), the intrinsic reward's state and the loop's counters, so
+that `--resume` continues exactly where the run stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from llmrl.agents.goal_dqn import TextEmbeddingTable
+from llmrl.intrinsic.base import Embedder, GoalSuggester, IntrinsicReward
+from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.ellm_components import build_embedder, build_intrinsic
+from llmrl.train.ellm_config import EllmConfig
+from llmrl.train.ellm_loop import EllmLoop
+from llmrl.train.metrics import MetricsLogger
+from llmrl.train.progress import TrainingProgress
+from llmrl.train.run_dir import RunDir
+
+ALGO = "ellm"
+_STATE = "state"  # the checkpoint "module" that carries the replay buffer and the intrinsic reward's arrays
+
+
+def make_loop(
+    cfg: EllmConfig,
+    *,
+    embedder: Embedder | None = None,
+    suggester: GoalSuggester | None = None,
+    intrinsic: IntrinsicReward | None = None,
+) -> EllmLoop:
+    """An `EllmLoop` for `cfg`; pass `embedder`/`suggester`/`intrinsic` to use ready-made ones."""
+    if cfg.torch_threads is not None:
+        torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)  # network initialization
+    embedder = embedder if embedder is not None else build_embedder(cfg)
+    intrinsic = intrinsic if intrinsic is not None else build_intrinsic(cfg, embedder, suggester)
+    lr = cfg.finetune_lr if cfg.finetune_from else None
+    loop = EllmLoop(cfg, intrinsic, TextEmbeddingTable(embedder), lr=lr)
+    if cfg.finetune_from:
+        # Fine-tuning starts from the pretrained Q-network only: fresh optimizer, replay and schedule.
+        load_checkpoint(cfg.finetune_from, modules={"q": loop.net}, rng=False)
+        loop.target.load_state_dict(loop.net.state_dict())
+    return loop
+
+
+def train_ellm(
+    cfg: EllmConfig,
+    *,
+    root: str | Path = "runs",
+    name: str | None = None,
+    config_path: str | Path | None = None,
+    resume: str | Path | None = None,
+    embedder: Embedder | None = None,
+    suggester: GoalSuggester | None = None,
+    intrinsic: IntrinsicReward | None = None,
+) -> RunDir:
+    """Train until `cfg.total_frames`; return the run directory.
+
+    `resume`: a run directory to continue from its latest checkpoint (its config is
+    `cfg`, typically `RunDir.load_config` plus overrides such as a larger total_frames).
+    """
+    if resume is not None:
+        run = RunDir.open(resume)
+        checkpoint = latest_checkpoint(run.path)
+        if checkpoint is None:
+            raise FileNotFoundError(f"{run} has no checkpoint to resume from")
+    else:
+        run = RunDir.create(root, ALGO, name=name, config=cfg, config_path=config_path)
+        checkpoint = None
+    loop = make_loop(cfg, embedder=embedder, suggester=suggester, intrinsic=intrinsic)
+    resume_step = None
+    if checkpoint is not None:
+        restore(loop, checkpoint)
+        resume_step = loop.frames
+        loop.last_checkpoint = str(checkpoint)
+    with MetricsLogger(run, resume_step=resume_step) as logger, TrainingProgress(
+        cfg.total_frames, f"ellm {cfg.intrinsic}", initial_frames=min(loop.frames, cfg.total_frames)
+    ) as progress:
+        next_log = _next_multiple(loop.frames, cfg.log_every)
+        next_checkpoint = _next_multiple(loop.frames, cfg.checkpoint_every or cfg.total_frames)
+        while loop.frames < cfg.total_frames:
+            loop.step()
+            done = loop.frames >= cfg.total_frames
+            if loop.frames < next_log and not done:
+                continue
+            # Checkpoints are taken right after a metrics row, so a resume starts a fresh interval.
+            row = loop.pop_interval()
+            logger.log(loop.frames, row)
+            progress.update(min(loop.frames, cfg.total_frames), **_progress_fields(row))
+            next_log = _next_multiple(loop.frames, cfg.log_every)
+            if loop.frames >= next_checkpoint or done:
+                loop.last_checkpoint = str(save(run, loop))
+                next_checkpoint = _next_multiple(loop.frames, cfg.checkpoint_every or cfg.total_frames)
+    return run
+
+
+def _next_multiple(frames: int, every: int) -> int:
+    return (frames // every + 1) * every
+
+
+def _progress_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {"eps": row["epsilon"]}
+    for key, label in (("achievements_per_episode", "ach/ep"), ("loss", "loss")):
+        if key in row:
+            fields[label] = row[key]
+    return fields
+
+
+def save(run: RunDir, loop: EllmLoop) -> Path:
+    """An atomic checkpoint of everything the run needs to resume exactly."""
+    arrays, counters = loop.state()
+    intrinsic_tensors, intrinsic_json = split_state(loop.intrinsic.state_dict(), "intrinsic")
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+    tensors.update(intrinsic_tensors)
+
+    def state_dict_fn(name: str, module: nn.Module) -> Mapping[str, Tensor]:
+        return tensors if name == _STATE else module.state_dict()
+
+    return save_checkpoint(
+        run, loop.frames,
+        modules={"q": loop.net, "target": loop.target, _STATE: nn.Module()},
+        optimizers={"q": loop.optimizer},
+        extra={"loop": counters, "intrinsic": intrinsic_json},
+        keep_last=loop.cfg.keep_checkpoints,
+        state_dict_fn=state_dict_fn,
+    )
+
+
+def restore(loop: EllmLoop, checkpoint: str | Path) -> None:
+    """Load a checkpoint written by `save` into a freshly built loop of the same config."""
+    carried: dict[str, Tensor] = {}
+
+    def load_fn(name: str, module: nn.Module, tensors: dict[str, Tensor]) -> None:
+        if name == _STATE:
+            carried.update(tensors)
+        else:
+            module.load_state_dict(tensors)
+
+    extra = load_checkpoint(
+        checkpoint, modules={"q": loop.net, "target": loop.target, _STATE: nn.Module()},
+        optimizers={"q": loop.optimizer}, load_fn=load_fn,
+    )
+    arrays = {k: v.numpy() for k, v in carried.items() if not k.startswith("intrinsic.")}
+    loop.load_state(arrays, extra["loop"])
+    loop.intrinsic.load_state_dict(join_state(extra["intrinsic"], carried))
+
+
+def split_state(tree: Any, prefix: str) -> tuple[dict[str, Tensor], Any]:
+    """Split a state tree into its tensors/arrays (flat, by dotted path) and a JSON skeleton.
+
+    Each tensor leaf becomes `{"__tensor__": path, "numpy": bool}` in the skeleton, so that
+    `join_state` puts back the same type.
+    """
+    tensors: dict[str, Tensor] = {}
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, Tensor | np.ndarray):
+            is_numpy = isinstance(node, np.ndarray)
+            tensors[path] = torch.from_numpy(np.ascontiguousarray(node)) if is_numpy else node.detach().cpu().contiguous()
+            return {"__tensor__": path, "numpy": is_numpy}
+        if isinstance(node, Mapping):
+            return {str(k): walk(v, f"{path}.{k}") for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v, f"{path}.{i}") for i, v in enumerate(node)]
+        return node
+
+    return tensors, walk(tree, prefix)
+
+
+def join_state(skeleton: Any, tensors: Mapping[str, Tensor]) -> Any:
+    """Inverse of `split_state`."""
+    if isinstance(skeleton, dict):
+        if "__tensor__" in skeleton:
+            tensor = tensors[skeleton["__tensor__"]]
+            return tensor.numpy() if skeleton["numpy"] else tensor
+        return {k: join_state(v, tensors) for k, v in skeleton.items()}
+    if isinstance(skeleton, list):
+        return [join_state(v, tensors) for v in skeleton]
+    return skeleton
+
