@@ -1,0 +1,184 @@
+"""`LLMPolicy`: a language model *is* the policy (GLAM), with a value head on its hidden state.
+
+For a prompt p and the action strings a_1..a_K (the env's commands):
+
+    score(a_k) = sum_j log P_LM(token_j of a_k | p, tokens before j)     (or the mean over j)
+    pi(a_k | p) = softmax_k(score(a_k))
+    V(p)        = ValueHead(h_p),  h_p the last layer's hidden state at the last prompt token
+                  (decoder position 0 for encoder-decoders)
+
+Scores come from the engine's `LanguageModel.score` (the prompt computed once, its KV cache
+shared by the candidates: method "shared"). The LM is fine-tuned fully or through LoRA
+adapters; the value head is always trained. It implements the rollout-policy protocol of
+`llmrl.train.ppo_loop` (`act`, `evaluate`, `value`, `trainable_parameters`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from llmrl.agents.heads import ValueHead
+from llmrl.algos.ppo import categorical_logp_entropy
+from llmrl.envs.babyai_text import ACTIONS
+from llmrl.lm import LanguageModel, load_lm
+
+POLICY_FILE = "llmrl_policy.json"
+VALUE_HEAD_FILE = "value_head.safetensors"
+SCORING = ("shared", "naive")
+NORMALIZE = ("sum", "mean")
+
+
+class LLMPolicy(nn.Module):
+    """Categorical policy over action strings scored by an LM, plus GLAM's value head.
+
+    `normalize="mean"` uses the per-token mean log-likelihood (length-normalized scores);
+    `scoring="naive"` scores one padded row per (prompt, action), the slow reference path.
+    `action_names` may be reassigned (a variant with other command names) without retraining.
+    """
+
+    def __init__(
+        self,
+        lm: LanguageModel,
+        action_names: Sequence[str] = ACTIONS,
+        *,
+        normalize: str = "sum",
+        scoring: str = "shared",
+        value_inner: int = 1024,
+    ) -> None:
+        super().__init__()
+        if not isinstance(lm, LanguageModel):
+            raise TypeError(f"lm must be an llmrl.lm.LanguageModel (see load_lm), got {type(lm).__name__}")
+        if normalize not in NORMALIZE:
+            raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
+        if scoring not in SCORING:
+            raise ValueError(f"scoring must be one of {SCORING}, got {scoring!r}")
+        self.lm = lm
+        self.body = lm.model  # registered, so that state_dict / parameters / DDP see the LM
+        self.value_head = ValueHead(lm.hidden_size, value_inner).to(lm.device)
+        self.action_names = tuple(action_names)
+        self.normalize = normalize
+        self.scoring = scoring
+        self.value_inner = value_inner
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        return self._action_names
+
+    @action_names.setter
+    def action_names(self, names: Sequence[str]) -> None:
+        names = tuple(names)
+        if len(names) < 2 or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ValueError(f"action_names must be at least two non-empty strings, got {names!r}")
+        self._action_names = names
+
+    # ------------------------------------------------------------------ policy
+    def distribution(self, prompts: Sequence[str], *, grad: bool = False) -> tuple[Tensor, Tensor]:
+        """Action logits [B, A] (the candidates' log-likelihoods) and values [B] of `prompts`."""
+        prompts = _check_prompts(prompts)
+        candidates = [list(self.action_names)] * len(prompts)
+        with torch.set_grad_enabled(grad):
+            scores, hidden = self.lm.score(
+                prompts,
+                candidates,
+                method=self.scoring,
+                normalize=self.normalize,
+                grad=grad,
+                return_hidden=True,
+                truncate="left",
+            )
+            return torch.stack(scores).float(), self.value_head(hidden)
+
+    @torch.no_grad()
+    def act(self, prompts: Sequence[str], generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Sample one action per prompt: (actions, their log-probabilities, values), all [B] on CPU."""
+        logits, values = self.distribution(prompts)
+        log_probs = torch.log_softmax(logits, dim=-1).cpu()
+        # Sampled on CPU from a CPU generator: the same seed gives the same actions on any device.
+        actions = torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(-1)
+        return actions, log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1), values.cpu()
+
+    def evaluate(self, prompts: Sequence[str], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """log pi(actions | prompts), the policy's entropy and V(prompts), each [B], with autograd."""
+        logits, values = self.distribution(prompts, grad=True)
+        logp, entropy = categorical_logp_entropy(logits, actions.to(logits.device))
+        return logp, entropy, values
+
+    def forward(self, prompts: Sequence[str], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Same as `evaluate`: calling the module is what DistributedDataParallel wraps."""
+        return self.evaluate(prompts, actions)
+
+    @torch.no_grad()
+    def value(self, prompts: Sequence[str]) -> Tensor:
+        """V(prompts) [B] on CPU (e.g. to bootstrap a truncated episode's final observation)."""
+        return self.distribution(prompts)[1].cpu()
+
+    # ---------------------------------------------------------------- training
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """What the optimizer updates: the LoRA adapters (or all LM weights) and the value head."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def checkpoint_state(self) -> dict[str, Tensor]:
+        """Tensors a training checkpoint needs: all weights, or only the trainable ones under LoRA."""
+        state = self.state_dict()
+        if not self.lm.has_adapters:
+            return state
+        trainable = {name for name, p in self.named_parameters() if p.requires_grad}
+        return {name: tensor for name, tensor in state.items() if name in trainable}
+
+    def load_checkpoint_state(self, state: dict[str, Tensor]) -> None:
+        """Inverse of `checkpoint_state` (raises if a trainable tensor is missing or unexpected)."""
+        expected = set(self.checkpoint_state())
+        missing, unexpected = expected - set(state), set(state) - expected
+        if missing or unexpected:
+            raise ValueError(
+                f"checkpoint does not match this policy: missing {sorted(missing)[:5]}, "
+                f"unexpected {sorted(unexpected)[:5]} (was it saved with the same model and LoRA setting?)"
+            )
+        self.load_state_dict(state, strict=not self.lm.has_adapters)
+
+    # ------------------------------------------------------------- persistence
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write the LM (weights or base + adapters), tokenizer, value head and policy settings."""
+        directory = self.lm.save_pretrained(directory)
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
+                  str(directory / VALUE_HEAD_FILE))
+        settings = {
+            "action_names": list(self.action_names),
+            "normalize": self.normalize,
+            "scoring": self.scoring,
+            "value_inner": self.value_inner,
+        }
+        (directory / POLICY_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, *, device: str | torch.device = "cpu") -> LLMPolicy:
+        """Load a policy written by `save_pretrained` (LoRA adapters stay trainable)."""
+        directory = Path(directory)
+        settings_file = directory / POLICY_FILE
+        if not settings_file.is_file():
+            raise FileNotFoundError(f"{directory} holds no saved LLMPolicy (no {POLICY_FILE}); save one with save_pretrained")
+        settings = json.loads(settings_file.read_text())
+        policy = cls(
+            load_lm(str(directory), device=device),
+            settings["action_names"],
+            normalize=settings["normalize"],
+            scoring=settings["scoring"],
+            value_inner=settings["value_inner"],
+        )
+        policy.value_head.load_state_dict(load_file(str(directory / VALUE_HEAD_FILE), device=str(policy.lm.device)))
+        return policy
+
+
+def _check_prompts(prompts: Sequence[str]) -> list[str]:
+    if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
+        raise TypeError("prompts must be a sequence of str (one prompt per environment)")
+    if not prompts:
+        raise ValueError("prompts is empty: give at least one prompt")
+    return list(prompts)

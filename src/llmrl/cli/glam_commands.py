@@ -1,0 +1,152 @@
+"""`llmrl train glam`, `llmrl eval glam`, `llmrl bench glam` and `llmrl demo`."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from llmrl.cli.app import app, bench_app, eval_app, train_app
+
+DEMO_CONFIG = "cpu-demo.yaml"
+
+
+def _preset(path: Path) -> Path:
+    """A config path as given, else the name of a preset shipped in configs/glam/."""
+    if path.is_file():
+        return path
+    shipped = Path(__file__).resolve().parents[3] / "configs" / "glam" / path.name
+    if shipped.is_file():
+        return shipped
+    return path  # load_config reports the missing file
+
+
+def _fail(error: Exception) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(1)
+
+
+@train_app.command("glam")
+def train_glam_command(
+    config: Path | None = typer.Option(None, "--config", help="YAML preset, e.g. configs/glam/cpu-tiny.yaml."),
+    overrides: list[str] | None = typer.Argument(None, help="key=value overrides, e.g. lr=1e-5 num_envs=4."),
+    resume: Path | None = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint."),
+) -> None:
+    """Train an LLM policy with PPO in BabyAI-Text (GLAM); writes a run directory."""
+    from llmrl.train import ConfigError, NotARunDirError, RunDir
+    from llmrl.train.config import load_config
+    from llmrl.train.glam import GlamConfig, train_glam
+
+    if config is None and resume is None:
+        raise typer.BadParameter("give --config PRESET.yaml (a new run) or --resume RUN_DIR", param_hint="--config")
+    try:
+        if resume is not None:
+            if config is not None:
+                raise ConfigError("--resume uses the run's own config.yaml; pass changes as key=value overrides")
+            cfg = RunDir.open(resume).load_config(GlamConfig, overrides or [])
+        else:
+            cfg = load_config(GlamConfig, _preset(config), overrides or [])
+    except (ConfigError, NotARunDirError) as error:
+        raise _fail(error) from error
+    run = train_glam(cfg, config_path=config, resume=resume)
+    typer.echo(f"run directory: {run.path}")
+
+
+@eval_app.command("glam")
+def eval_glam_command(
+    run: Path | None = typer.Option(None, "--run", help="Run directory (its latest checkpoint is evaluated)."),
+    zero_shot: bool = typer.Option(False, "--zero-shot", help="Evaluate an untrained model (--model)."),
+    model: str = typer.Option("smollm2-135m", "--model", help="Model for --zero-shot: embedded name, HF id or path."),
+    env: str | None = typer.Option(None, "--env", help="Env id [default: the run's, else BabyAIText-GoTo-v0]."),
+    episodes: int = typer.Option(100, "--episodes", min=1, help="Number of episodes."),
+    variant: str | None = typer.Option(None, "--variant", help="Generalization variant, e.g. nouns or french."),
+    suite: str | None = typer.Option(None, "--suite", help="'generalization': every variant, table + JSON."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Episode i uses seed 1e9*seed + i."),
+    overrides: list[str] | None = typer.Argument(None, help="key=value config overrides (e.g. room_size=6)."),
+    out: Path | None = typer.Option(None, "--out", help="Where the suite writes [default: RUN/eval or eval/]."),
+) -> None:
+    """Success rate (99% CI), mean return and length, with actions sampled from the policy."""
+    from llmrl.eval.glam_eval import evaluate_policy, generalization_suite, markdown_table
+    from llmrl.train import CheckpointError, ConfigError, NotARunDirError, RunDir
+    from llmrl.train.config import load_config
+    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
+
+    if (run is None) == (not zero_shot):
+        raise typer.BadParameter("give exactly one of --run RUN_DIR or --zero-shot --model NAME", param_hint="--run")
+    if suite not in (None, "generalization"):
+        raise typer.BadParameter(f"unknown suite {suite!r}; accepted: generalization", param_hint="--suite")
+    extra = list(overrides or []) + ([f"env_id={env}"] if env else [])
+    try:
+        if run is not None:
+            cfg = RunDir.open(run).load_config(GlamConfig, extra)
+            policy = build_policy(cfg)
+            load_policy_checkpoint(policy, run)
+        else:
+            cfg = load_config(GlamConfig, None, [f"model={model}", "env_id=BabyAIText-GoTo-v0", *extra])
+            policy = build_policy(cfg)
+        if suite is None:
+            result = evaluate_policy(policy, cfg, episodes=episodes, seed=seed, variant=variant)
+            typer.echo(markdown_table([result]), nl=False)
+            typer.echo(json.dumps(asdict(result)))
+            return
+        target = out or (run / "eval" if run is not None else Path("eval"))
+        _, md, js = generalization_suite(policy, cfg, target, episodes=episodes, seed=seed)
+        typer.echo(md.read_text(), nl=False)
+        typer.echo(f"wrote {md} and {js}")
+    except (ConfigError, NotARunDirError, CheckpointError, ValueError) as error:
+        raise _fail(error) from error
+
+
+@bench_app.command("glam")
+def bench_glam_command(
+    model: str = typer.Option("smollm2-135m", "--model", help="Model to benchmark."),
+    num_envs: int = typer.Option(2, "--envs", min=1, help="Envs per rollout."),
+    num_steps: int = typer.Option(2, "--steps", min=1, help="Steps per env per rollout."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
+) -> None:
+    """Frames/s of one PPO update (rollout + update) with shared against naive scoring."""
+    from llmrl.bench.glam import bench_glam
+    from llmrl.bench.report import report
+
+    rows, summary = bench_glam(model, num_envs=num_envs, num_steps=num_steps)
+    report("GLAM rollout + update, shared vs naive scoring", rows, summary, as_json)
+
+
+@app.command("demo")
+def demo(
+    config: Path = typer.Option(Path(DEMO_CONFIG), "--config", help="Training preset [default: cpu-demo]."),
+    episodes: int = typer.Option(20, "--episodes", min=1, help="Evaluation episodes after training."),
+) -> None:
+    """The tour: train GLAM with the embedded SmolLM2 (cpu-demo), evaluate it, plot its curve."""
+    from llmrl.eval.glam_eval import evaluate_policy, markdown_table
+    from llmrl.eval.plots import plot_learning_curves
+    from llmrl.train import ConfigError, latest_checkpoint
+    from llmrl.train.config import load_config
+    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
+
+    console = Console()
+    start = time.perf_counter()
+    try:
+        cfg = load_config(GlamConfig, _preset(config))
+    except ConfigError as error:
+        raise _fail(error) from error
+    console.rule(f"1/3 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates)")
+    run = train_glam(cfg, config_path=config, console=console)
+    console.rule(f"2/3 evaluating on {episodes} episodes (actions sampled, seeds 0..{episodes - 1})")
+    policy = build_policy(cfg)
+    load_policy_checkpoint(policy, run)
+    result = evaluate_policy(policy, cfg, episodes=episodes)
+    (run.path / "eval.md").write_text(markdown_table([result]))
+    console.print(markdown_table([result]), markup=False)
+    console.rule("3/3 plotting")
+    plot = plot_learning_curves([run.path], x="frames", y="success_rate")
+    console.print(f"run directory : {run.path}")
+    console.print(f"metrics (CSV) : {run.metrics_path}   TensorBoard: tensorboard --logdir {run.tb_dir}")
+    console.print(f"checkpoint    : {latest_checkpoint(run)}")
+    console.print(f"evaluation    : {run.path / 'eval.md'}")
+    console.print(f"plot          : {plot}")
+    console.print(f"done in {time.perf_counter() - start:.0f} s")

@@ -1,0 +1,250 @@
+"""GLAM training (Carta et al. 2023): an LLM policy fine-tuned with PPO in BabyAI-Text.
+
+`GlamConfig` holds every setting with the paper's values as defaults (Flan-T5 large,
+32 envs x 40 steps, 4 epochs, minibatch 64, Adam lr 1e-6, clip 0.2, entropy 0.01, value
+coef 0.5, grad norm 0.5, gamma = lambda = 0.99, reward x20, 1.5M frames). `train_glam`
+wires config -> envs -> policy -> `ppo_loop` -> run directory (metrics, checkpoints).
+The pieces (`build_policy`, `build_envs`, `build_optimizer`, `hyperparameters`) are public
+so that distributed or baseline trainers assemble the same run differently.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from llmrl.agents.llm_policy import LLMPolicy
+from llmrl.agents.prompt import ChatTemplate, GlamTemplate, PromptObservation, PromptTemplate
+from llmrl.envs.babyai_text import GLAM_IDS, VARIANTS, make, variant_action_names, variant_prompt_headers
+from llmrl.lm import LanguageModel, load_lm, tiny_random_lm
+from llmrl.lm.tiny import FAMILIES
+from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.guard import check_finite
+from llmrl.train.metrics import MetricsLogger
+from llmrl.train.ppo_loop import PPOHyperparameters, SeededVecEnv, ppo_loop
+from llmrl.train.progress import TrainingProgress
+from llmrl.train.run_dir import RunDir
+
+TINY_PREFIX = "tiny-"
+"""`model: tiny-llama` (or tiny-gpt2, tiny-t5): a tiny randomly initialized LM, offline."""
+
+
+@dataclass
+class GlamConfig:
+    """Every setting of a GLAM run; defaults are the paper's main runs (`configs/glam/paper.yaml`)."""
+
+    seed: int = 0
+    total_frames: int = 1_500_000
+
+    # Environment: a BabyAIText-* id (room_size / num_dists apply to those) or a minigrid BabyAI-* id.
+    env_id: str = "BabyAIText-MixedTrainLocal-v0"
+    room_size: int = 8
+    num_dists: int = 8
+    variant: str | None = None
+
+    # Model and policy.
+    model: str = "google/flan-t5-large"  # HF id or path, "smollm2-135m", or tiny-llama / tiny-gpt2 / tiny-t5
+    tiny_hidden_size: int = 64
+    tiny_layers: int = 2
+    device: str = "auto"  # "auto": cuda when available, else cpu
+    dtype: str | None = None
+    lora: bool = False  # False: full fine-tuning, as the paper's main runs
+    lora_r: int = 16
+    lora_alpha: int = 32
+    template: Literal["glam", "chat"] = "glam"
+    history: int = 3  # observations in the prompt (and history - 1 actions)
+    normalize: Literal["sum", "mean"] = "sum"
+    scoring: Literal["shared", "naive"] = "shared"
+    value_inner: int = 1024
+
+    # PPO.
+    num_envs: int = 32
+    num_steps: int = 40
+    epochs: int = 4
+    minibatch_size: int = 64
+    lr: float = 1e-6
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-5
+    clip_coef: float = 0.2
+    value_clip_coef: float | None = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float | None = 0.5
+    gamma: float = 0.99
+    gae_lambda: float = 0.99
+    normalize_advantages: bool = False
+    reward_scale: float = 20.0
+    grad_accum_steps: int = 1
+
+    # Run directory.
+    out_dir: str = "runs"
+    name: str | None = None
+    checkpoint_every: int = 10  # updates
+    keep_checkpoints: int = 3
+    tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        positive = ("total_frames", "num_envs", "num_steps", "epochs", "minibatch_size", "history",
+                    "checkpoint_every", "grad_accum_steps", "value_inner", "tiny_hidden_size", "tiny_layers")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        if not (self.env_id in GLAM_IDS or self.env_id.startswith("BabyAI-")):
+            raise ValueError(f"env_id must be one of {', '.join(GLAM_IDS)} or a minigrid BabyAI-* id, got {self.env_id!r}")
+        if self.model.startswith(TINY_PREFIX) and self.model[len(TINY_PREFIX):] not in FAMILIES:
+            raise ValueError(f"tiny models are {', '.join(TINY_PREFIX + f for f in FAMILIES)}, got {self.model!r}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+    @property
+    def frames_per_update(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        """Updates needed to reach total_frames (at least one)."""
+        return max(1, -(-self.total_frames // self.frames_per_update))
+
+
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when available, else "cpu"; anything else as given."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def build_lm(cfg: GlamConfig) -> LanguageModel:
+    """The language model of `cfg`: tiny random (seeded by cfg.seed), embedded, HF id or path; LoRA if asked."""
+    device = resolve_device(cfg.device)
+    if cfg.model.startswith(TINY_PREFIX):
+        lm = tiny_random_lm(cfg.model[len(TINY_PREFIX):], seed=cfg.seed, hidden_size=cfg.tiny_hidden_size,
+                            num_layers=cfg.tiny_layers, device=device)
+        if cfg.lora:
+            from llmrl.lm.loading import _apply_lora
+
+            lm = LanguageModel(_apply_lora(lm.model, {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha}),
+                               lm.tokenizer, name=lm.name, device=device)
+        return lm
+    lora = {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha} if cfg.lora else None
+    return load_lm(cfg.model, device=device, dtype=cfg.dtype, lora=lora)
+
+
+def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
+    """An `LLMPolicy` over the variant's action names; the value head is seeded by cfg.seed."""
+    lm = lm or build_lm(cfg)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return LLMPolicy(lm, variant_action_names(cfg.variant), normalize=cfg.normalize,
+                         scoring=cfg.scoring, value_inner=cfg.value_inner)
+
+
+def build_template(cfg: GlamConfig, policy: LLMPolicy, variant: str | None) -> PromptTemplate:
+    """The prompt template of `cfg` with `variant`'s headers."""
+    glam = GlamTemplate(variant_prompt_headers(variant))
+    return ChatTemplate(policy.lm.tokenizer, glam) if cfg.template == "chat" else glam
+
+
+def make_prompt_env(cfg: GlamConfig, template: PromptTemplate, variant: str | None = None) -> PromptObservation:
+    """One env of `cfg` whose observation is the prompt."""
+    kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if cfg.env_id in GLAM_IDS else {}
+    return PromptObservation(make(cfg.env_id, variant=variant, **kwargs), template, cfg.history)
+
+
+def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> SeededVecEnv:
+    """cfg.num_envs seeded prompt envs (a distributed rank passes first_index = rank * num_envs)."""
+    template = build_template(cfg, policy, cfg.variant)
+    return SeededVecEnv(lambda _: make_prompt_env(cfg, template, cfg.variant), cfg.num_envs, cfg.seed,
+                        first_index=first_index)
+
+
+def build_optimizer(cfg: GlamConfig, policy: LLMPolicy) -> torch.optim.Adam:
+    """Adam over the trainable parameters (LoRA adapters or the whole LM, and the value head)."""
+    return torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
+
+
+def hyperparameters(cfg: GlamConfig) -> PPOHyperparameters:
+    """The loop's settings from `cfg`."""
+    return PPOHyperparameters(
+        num_steps=cfg.num_steps, epochs=cfg.epochs, minibatch_size=cfg.minibatch_size, gamma=cfg.gamma,
+        gae_lambda=cfg.gae_lambda, clip_coef=cfg.clip_coef, value_clip_coef=cfg.value_clip_coef,
+        ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef, max_grad_norm=cfg.max_grad_norm,
+        normalize_advantages=cfg.normalize_advantages, reward_scale=cfg.reward_scale,
+        grad_accum_steps=cfg.grad_accum_steps,
+    )
+
+
+def load_policy_checkpoint(policy: LLMPolicy, path: str | Path, optimizer: torch.optim.Optimizer | None = None,
+                           *, rng: bool = False) -> dict:
+    """Restore a GLAM checkpoint (run directory or step directory) into `policy` (and `optimizer`)."""
+    return load_checkpoint(
+        path,
+        modules={"policy": policy},
+        optimizers={"adam": optimizer} if optimizer is not None else None,
+        rng=rng,
+        load_fn=lambda _, module, state: module.load_checkpoint_state(state),
+    )
+
+
+def train_glam(
+    cfg: GlamConfig,
+    *,
+    config_path: str | Path | None = None,
+    resume: str | Path | None = None,
+    console: Console | None = None,
+) -> RunDir:
+    """Train GLAM as `cfg` says, in a new run directory or continuing `resume` exactly; return the run.
+
+    A resumed run restores weights, optimizer, RNG states and the envs (each episode is
+    replayed from its seed), so it ends with the same parameters as an uninterrupted run.
+    """
+    run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    policy = build_policy(cfg)
+    optimizer = build_optimizer(cfg, policy)
+    envs = build_envs(cfg, policy)
+    start_update, start_frames = 0, 0
+    checkpoint = latest_checkpoint(run) if resume is not None else None
+    if checkpoint is not None:
+        extra = load_policy_checkpoint(policy, checkpoint, optimizer, rng=True)
+        envs.restore(extra["envs"])
+        start_update, start_frames = extra["update"], extra["frames"]
+    logger = MetricsLogger(run, resume_step=start_frames if resume is not None else None, tensorboard=cfg.tensorboard)
+    total = cfg.num_updates * cfg.frames_per_update
+
+    def save(update: int, frames: int) -> None:
+        nonlocal checkpoint
+        checkpoint = save_checkpoint(
+            run, update, modules={"policy": policy}, optimizers={"adam": optimizer},
+            extra={"update": update, "frames": frames, "envs": envs.state()},
+            keep_last=cfg.keep_checkpoints, state_dict_fn=lambda _, module: module.checkpoint_state(),
+        )
+
+    def guard(grad_norm: float) -> bool:
+        # Raise before the step: the weights never see a NaN and the last checkpoint stays good.
+        check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
+        return True
+
+    with logger, TrainingProgress(total, "glam", initial_frames=start_frames, console=console) as progress:
+
+        def on_update(update: int, metrics: dict[str, float]) -> None:
+            check_finite("losses", {k: metrics[k] for k in ("policy_loss", "value_loss", "entropy")},
+                         step=update + 1, checkpoint=checkpoint)
+            logger.log(int(metrics["frames"]), metrics)
+            progress.update(int(metrics["frames"]), success=metrics["success_rate"], ret=metrics["return"])
+            if (update + 1) % cfg.checkpoint_every == 0 or update + 1 == cfg.num_updates:
+                save(update + 1, int(metrics["frames"]))
+
+        ppo_loop(policy, envs, optimizer, hyperparameters(cfg), seed=cfg.seed, num_updates=cfg.num_updates,
+                 start_update=start_update, on_update=on_update, before_step=guard)
+    envs.close()
+    return run

@@ -1,0 +1,358 @@
+"""The PPO training loop, CleanRL style, shared by GLAM and the baselines that use PPO.
+
+One update = collect N envs x T steps with the current policy, compute GAE(lambda)
+advantages, then `epochs` passes of clipped-PPO minibatch updates (`llmrl.algos.ppo`):
+
+    for update in range(start, num_updates):
+        rollout  = collect_rollout(policy, envs, T)            # env stepping + scoring, no grad
+        A, R     = compute_gae(rewards * reward_scale, V, ...)  # truncations bootstrap V(final obs)
+        stats    = ppo_update(policy.evaluate, ...)             # the only step with autograd
+        on_update(update, metrics)                              # logging, checkpoints (main process)
+
+The loop never sees the model or the observation format: a policy is anything with the
+`RolloutPolicy` methods, observations are whatever its envs return (a GLAM prompt string,
+a symbolic grid). Environment stepping (`SeededVecEnv`), scoring (`policy.act/evaluate`)
+and the update are separate steps, so a distributed run can shard envs by rank
+(`first_index`), wrap the policy's module in DDP and log only where `is_main_process`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from llmrl.algos.gae import compute_gae
+from llmrl.algos.optim import BeforeStep
+from llmrl.algos.ppo import PPOBatch, explained_variance, ppo_update
+
+
+class RolloutPolicy(Protocol):
+    """What the loop needs of a policy. Observations are passed as a list, one per env."""
+
+    def act(self, obs: Sequence[Any], generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+        """Sample actions without grad: (actions, log-probs, values), each [B] on CPU."""
+        ...
+
+    def evaluate(self, obs: Sequence[Any], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(log-probs of `actions`, entropy, values), each [B], with autograd."""
+        ...
+
+    def value(self, obs: Sequence[Any]) -> Tensor:
+        """Values [B] on CPU without grad."""
+        ...
+
+    def trainable_parameters(self) -> list[nn.Parameter]: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+
+@dataclass(frozen=True)
+class PPOHyperparameters:
+    """Settings of the loop; a trainer's config (e.g. `GlamConfig`) holds their defaults."""
+
+    num_steps: int
+    epochs: int
+    minibatch_size: int
+    gamma: float
+    gae_lambda: float
+    clip_coef: float
+    value_clip_coef: float | None
+    ent_coef: float
+    vf_coef: float
+    max_grad_norm: float | None
+    normalize_advantages: bool
+    reward_scale: float
+    grad_accum_steps: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("num_steps", "epochs", "minibatch_size", "grad_accum_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.reward_scale <= 0:
+            raise ValueError(f"reward_scale must be > 0, got {self.reward_scale}")
+
+
+def episode_seed(seed: int, env_index: int, episode: int) -> int:
+    """Seed of episode `episode` of env `env_index`: independent streams from one run seed."""
+    return _derive_seed(seed, 0, env_index, episode)
+
+
+def update_generator(seed: int, update: int, stream: int) -> torch.Generator:
+    """A CPU generator owned by one update (stream 0: action sampling, 1: minibatch order).
+
+    Deriving it from (seed, update) instead of carrying one generator along means a resumed
+    run needs no generator state to draw exactly what the uninterrupted run drew.
+    """
+    return torch.Generator().manual_seed(_derive_seed(seed, 1, stream, update))
+
+
+def _derive_seed(*entropy: int) -> int:
+    """A 32-bit seed mixed from non-negative ints (numpy's SeedSequence: no correlated streams)."""
+    return int(np.random.SeedSequence(list(entropy)).generate_state(1, dtype=np.uint32)[0])
+
+
+class SeededVecEnv:
+    """`num_envs` envs stepped in lock-step with same-step auto-reset and per-episode seeds.
+
+    Episode e of env i starts from `episode_seed(seed, first_index + i, e)`: the episodes
+    do not depend on when they start, and rank-sharded envs (`first_index = rank * num_envs`)
+    never repeat each other. `state()` is JSON (episode counters and the actions of the
+    running episodes); `restore(state)` replays those actions, so envs whose dynamics are
+    deterministic given the reset seed (BabyAI) resume exactly where they stopped.
+    """
+
+    def __init__(self, make_env: Callable[[int], gym.Env], num_envs: int, seed: int, *, first_index: int = 0) -> None:
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        self.seed = seed
+        self.indices = [first_index + i for i in range(num_envs)]
+        self.envs = [make_env(index) for index in self.indices]
+        self.episodes = [0] * num_envs
+        self.actions: list[list[int]] = [[] for _ in range(num_envs)]
+        self.returns = [0.0] * num_envs  # undiscounted, unscaled return of each running episode
+        self.obs: list[Any] = [self._reset(i) for i in range(num_envs)]
+
+    @property
+    def num_envs(self) -> int:
+        return len(self.envs)
+
+    def _reset(self, i: int) -> Any:
+        self.actions[i] = []
+        self.returns[i] = 0.0
+        obs, _ = self.envs[i].reset(seed=episode_seed(self.seed, self.indices[i], self.episodes[i]))
+        return obs
+
+    def step(self, actions: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict], list[Any]]:
+        """Step every env; return (rewards, terminated, truncated, infos, final_obs).
+
+        `final_obs[i]` is the last observation of an episode that just ended (None otherwise);
+        `self.obs[i]` is then already the first observation of the next episode, and
+        `infos[i]["episode"]` holds the ended episode's "return" and "length".
+        """
+        n = self.num_envs
+        rewards, terminated, truncated = np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        infos: list[dict] = []
+        final_obs: list[Any] = [None] * n
+        for i, (env, action) in enumerate(zip(self.envs, actions, strict=True)):
+            obs, rewards[i], terminated[i], truncated[i], info = env.step(int(action))
+            self.actions[i].append(int(action))
+            self.returns[i] += float(rewards[i])
+            infos.append(info)
+            if terminated[i] or truncated[i]:
+                info["episode"] = {"return": self.returns[i], "length": len(self.actions[i])}
+                final_obs[i] = obs
+                self.episodes[i] += 1
+                obs = self._reset(i)
+            self.obs[i] = obs
+        return rewards, terminated, truncated, infos, final_obs
+
+    def state(self) -> dict[str, Any]:
+        """JSON-ready state: episode counters and the actions taken in the running episodes."""
+        return {"seed": self.seed, "indices": self.indices, "episodes": list(self.episodes),
+                "actions": [list(a) for a in self.actions]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Return to `state` by resetting each env to its episode's seed and replaying its actions."""
+        if state["indices"] != self.indices or state["seed"] != self.seed:
+            raise ValueError(
+                f"env state is for seed {state['seed']} and envs {state['indices']}, "
+                f"not seed {self.seed} and envs {self.indices}; resume with the run's own config"
+            )
+        self.episodes = list(state["episodes"])
+        for i, actions in enumerate(state["actions"]):
+            self.obs[i] = self._reset(i)
+            for action in actions:
+                self.obs[i], reward, *_ = self.envs[i].step(action)
+                self.actions[i].append(action)
+                self.returns[i] += float(reward)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+@dataclass
+class Rollout:
+    """T steps of N envs; tensors are [T, N], `obs[t][i]` the observation acted on."""
+
+    obs: list[list[Any]]
+    actions: Tensor
+    logp: Tensor
+    values: Tensor
+    rewards: Tensor
+    terminated: Tensor
+    truncated: Tensor
+    final_values: Tensor
+    next_value: Tensor
+    episodes: list[dict[str, float]] = field(default_factory=list)  # finished: return, length, success
+
+
+class Stopwatch:
+    """Seconds spent inside `with watch:` blocks (here: in the policy's forward passes)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds += time.perf_counter() - self._start
+
+
+def collect_rollout(
+    policy: RolloutPolicy,
+    envs: SeededVecEnv,
+    num_steps: int,
+    generator: torch.Generator,
+    scoring: Stopwatch,
+) -> Rollout:
+    """Act `num_steps` times in every env with actions sampled from `policy` (no grad)."""
+    T, N = num_steps, envs.num_envs
+    buf = {k: torch.zeros(T, N) for k in ("actions", "logp", "values", "rewards", "terminated", "truncated")}
+    obs: list[list[Any]] = []
+    finals: list[tuple[int, int, Any]] = []
+    episodes: list[dict[str, float]] = []
+    for t in range(T):
+        obs.append(list(envs.obs))
+        with scoring:
+            actions, logp, values = policy.act(obs[t], generator)
+        rewards, terminated, truncated, infos, final_obs = envs.step(actions.tolist())
+        buf["actions"][t], buf["logp"][t], buf["values"][t] = actions.float(), logp, values
+        buf["rewards"][t] = torch.as_tensor(rewards, dtype=torch.float32)
+        buf["terminated"][t] = torch.as_tensor(terminated, dtype=torch.float32)
+        buf["truncated"][t] = torch.as_tensor(truncated, dtype=torch.float32)
+        for i in range(N):
+            if final_obs[i] is None:
+                continue
+            episode = infos[i]["episode"]
+            # Success as the reference defines it when the env does not say: a positive return.
+            success = bool(infos[i].get("success", episode["return"] > 0))
+            episodes.append({**episode, "success": float(success)})
+            if truncated[i] and not terminated[i]:
+                finals.append((t, i, final_obs[i]))
+    # Values of the truncated episodes' last observations and of the observation after the
+    # rollout, in one batch: the policy does not change during the rollout.
+    with scoring:
+        bootstrap = policy.value([o for _, _, o in finals] + list(envs.obs))
+    final_values = torch.zeros(T, N)
+    for k, (t, i, _) in enumerate(finals):
+        final_values[t, i] = bootstrap[k]
+    return Rollout(
+        obs=obs,
+        actions=buf["actions"].long(),
+        logp=buf["logp"],
+        values=buf["values"],
+        rewards=buf["rewards"],
+        terminated=buf["terminated"].bool(),
+        truncated=buf["truncated"].bool(),
+        final_values=final_values,
+        next_value=bootstrap[len(finals):],
+        episodes=episodes,
+    )
+
+
+def ppo_loop(
+    policy: RolloutPolicy,
+    envs: SeededVecEnv,
+    optimizer: torch.optim.Optimizer,
+    hp: PPOHyperparameters,
+    *,
+    seed: int,
+    num_updates: int,
+    start_update: int = 0,
+    on_update: Callable[[int, dict[str, float]], None] | None = None,
+    before_step: BeforeStep | None = None,
+    is_main_process: bool = True,
+) -> None:
+    """Run PPO updates `start_update` .. `num_updates - 1` (see the module docstring).
+
+    `on_update(update, metrics)` runs after each update on the main process only: it logs,
+    shows progress and checkpoints (the loop's own state is then just `envs.state()`).
+    `before_step(grad_norm)` may veto or abort an optimizer step (the NaN guard).
+    """
+    batch_size = hp.num_steps * envs.num_envs
+    params = policy.trainable_parameters()
+    for update in range(start_update, num_updates):
+        start = time.perf_counter()
+        scoring = Stopwatch()
+
+        # 1. Rollout: step the envs with actions sampled from the current policy.
+        policy.train(False)
+        rollout = collect_rollout(policy, envs, hp.num_steps, update_generator(seed, update, 0), scoring)
+
+        # 2. Advantages: GAE(lambda) on rewards scaled as in the paper (x20).
+        advantages, returns = compute_gae(
+            rollout.rewards * hp.reward_scale,
+            rollout.values,
+            rollout.terminated,
+            rollout.next_value,
+            gamma=hp.gamma,
+            lam=hp.gae_lambda,
+            truncated=rollout.truncated,
+            final_values=rollout.final_values,
+        )
+
+        # 3. Update: epochs x minibatches of the clipped objective, flattened in (t, i) order.
+        flat_obs = [o for step in rollout.obs for o in step]
+        flat_actions = rollout.actions.reshape(-1)
+
+        def evaluate(indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+            with scoring:
+                return policy.evaluate([flat_obs[j] for j in indices.tolist()], flat_actions[indices])
+
+        batch = PPOBatch(
+            old_logp=rollout.logp.reshape(-1),
+            old_values=rollout.values.reshape(-1),
+            advantages=advantages.reshape(-1),
+            returns=returns.reshape(-1),
+        )
+        policy.train(True)
+        stats = ppo_update(
+            evaluate,
+            batch,
+            optimizer,
+            params,
+            epochs=hp.epochs,
+            minibatch_size=hp.minibatch_size,
+            clip_coef=hp.clip_coef,
+            value_clip_coef=hp.value_clip_coef,
+            ent_coef=hp.ent_coef,
+            vf_coef=hp.vf_coef,
+            max_grad_norm=hp.max_grad_norm,
+            normalize_advantages=hp.normalize_advantages,
+            generator=update_generator(seed, update, 1),
+            grad_accum_steps=hp.grad_accum_steps,
+            before_step=before_step,
+        )
+
+        # 4. Statistics of the update (episodes that ended during its rollout).
+        elapsed = time.perf_counter() - start
+        episodes = rollout.episodes
+        metrics = {
+            "update": update + 1,
+            "frames": (update + 1) * batch_size,
+            "episodes": len(episodes),
+            "success_rate": _mean([e["success"] for e in episodes]),
+            "return": _mean([e["return"] for e in episodes]),
+            "episode_length": _mean([e["length"] for e in episodes]),
+            **stats,
+            "explained_variance": explained_variance(batch.old_values, batch.returns),
+            "fps": batch_size / elapsed,
+            "scoring_share": scoring.seconds / elapsed,
+        }
+        if is_main_process and on_update is not None:
+            on_update(update, metrics)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
