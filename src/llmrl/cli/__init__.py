@@ -10,5 +10,6 @@ def main() -> None:
     from llmrl.cli import babyai_commands  # noqa: F401
     from llmrl.cli import run_commands  # noqa: F401
     from llmrl.cli import crafter_commands  # noqa: F401
+    from llmrl.cli import glam_commands  # noqa: F401
 
     app()
