@@ -1,0 +1,189 @@
+"""Candidate-scoring speed: naive (one row per prompt x action) against shared prefix.
+
+GLAM-like prompts (reference layout, 3 observations of history, 150-250 tokens)
+with the 6 BabyAI actions, scored by the embedded SmolLM2 on the CPU; timed in
+forward (no grad) and in forward + backward (sum of scores + a value read from the
+hidden state, as a PPO loss would). Achieved FLOP/s count the weight matmuls of the
+tokens actually computed (2 x body params per token, plus the head at scored
+positions; x3 with backward), against a measured float32 matmul peak.
+"""
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+import psutil
+import torch
+
+from llmrl.lm.model import LanguageModel
+
+ACTIONS = ["turn left", "turn right", "go forward", "pick up", "drop", "toggle"]
+COLORS = ["red", "green", "blue", "purple", "yellow", "grey"]
+OBJECTS = ["ball", "box", "key"]
+TOKEN_RANGE = (150, 250)
+
+
+def _offset(rng: random.Random) -> str:
+    def steps(n: int) -> str:
+        return f"{n} step" if n == 1 else f"{n} steps"
+
+    side, across, ahead = rng.choice(["left", "right"]), rng.randint(1, 3), rng.randint(1, 6)
+    return f"{steps(across)} {side} and {steps(ahead)} forward"
+
+
+def _observation(rng: random.Random, sentences: int) -> str:
+    parts = [f"You see a wall {rng.randint(1, 6)} steps forward"]
+    for _ in range(sentences - 1):
+        if rng.random() < 0.2:
+            thing = f"{rng.choice(['open', 'closed', 'locked'])} {rng.choice(COLORS)} door"
+        else:
+            thing = f"{rng.choice(COLORS)} {rng.choice(OBJECTS)}"
+        parts.append(f"You see a {thing} {_offset(rng)}")
+    return ", ".join(parts) + ", "
+
+
+def glam_prompt(rng: random.Random, sentences: int) -> str:
+    """A prompt in GLAM's layout: actions, goal, 3 observations and 2 actions, then `Action 2: `."""
+    goal = f"go to the {rng.choice(COLORS)} {rng.choice(OBJECTS)}"
+    text = f"Possible action of the agent: {', '.join(ACTIONS)} \n Goal of the agent: {goal} \n "
+    for step in range(3):
+        text += f"Observation {step}: {_observation(rng, sentences)}\n "
+        text += f"Action {step}: " + (f"{rng.choice(ACTIONS)} \n " if step < 2 else "")
+    return text
+
+
+def glam_prompts(lm: LanguageModel, count: int, seed: int = 0) -> list[str]:
+    """`count` GLAM-like prompts whose token counts fall in TOKEN_RANGE for `lm`'s tokenizer."""
+    rng = random.Random(seed)
+    prompts: list[str] = []
+    while len(prompts) < count:
+        prompt = glam_prompt(rng, rng.randint(3, 6))
+        tokens = len(lm.boundary.encode_prompt(prompt)[0])
+        if TOKEN_RANGE[0] <= tokens <= TOKEN_RANGE[1]:
+            prompts.append(prompt)
+    return prompts
+
+
+def matmul_peak_flops(size: int = 1024, repeats: int = 5) -> float:
+    """Best measured float32 FLOP/s of a square matmul at the current thread count."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+class PeakRSS:
+    """Peak resident memory above the level at entry, sampled every 5 ms by a thread."""
+
+    def __enter__(self) -> "PeakRSS":
+        self._process = psutil.Process()
+        self.base = self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+    @property
+    def extra_mb(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+def useful_flops(lm: LanguageModel, prompts: list[str], method: str) -> float:
+    """Weight-matmul FLOPs of one forward over the tokens that `method` computes (padding not counted)."""
+    pairs = lm.encode(prompts, [ACTIONS] * len(prompts))
+    embedding = lm.base_model.get_input_embeddings().weight
+    body_params = sum(p.numel() for p in lm.base_model.parameters()) - embedding.numel()
+    if method == "shared":
+        tokens = sum(len(p.prompt) + sum(len(c) for c in p.candidates) for p in pairs)
+    else:
+        tokens = sum(len(p.prompt) + len(c) for p in pairs for c in p.candidates)
+    scored = sum(len(c) for p in pairs for c in p.candidates)
+    return 2.0 * body_params * tokens + 2.0 * embedding.numel() * scored
+
+
+def _timed(fn: Callable[[], list[torch.Tensor]]) -> tuple[float, float, list[torch.Tensor]]:
+    with PeakRSS() as memory:
+        start = time.perf_counter()
+        scores = fn()
+        seconds = time.perf_counter() - start
+    return seconds, memory.extra_mb, scores
+
+
+def bench_scoring(
+    lm: LanguageModel,
+    num_prompts: int,
+    train_prompts: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[list[dict], dict]:
+    """Rows (forward and train, naive and shared) and a summary with speedups and max |diff|."""
+    if num_prompts < 1 or train_prompts < 1:
+        raise ValueError("need at least one prompt for forward and for train")
+    prompts = glam_prompts(lm, max(num_prompts, train_prompts))
+    value_head = torch.nn.Linear(lm.hidden_size, 1)
+    progress("measuring the matmul peak")
+    peak = matmul_peak_flops()
+    lm.score(prompts[:1], [ACTIONS])  # warm-up
+
+    def forward(method: str) -> list[torch.Tensor]:
+        return lm.score(prompts[:num_prompts], [ACTIONS] * num_prompts, method=method)
+
+    def train(method: str) -> list[torch.Tensor]:
+        lm.model.zero_grad(set_to_none=True)
+        scores, hidden = lm.score(
+            prompts[:train_prompts], [ACTIONS] * train_prompts, method=method, grad=True, return_hidden=True
+        )
+        # A PPO-shaped loss: through the action scores and through a value on the hidden state.
+        loss = torch.stack(scores).sum() + value_head(hidden).sum()
+        loss.backward()
+        return [s.detach() for s in scores]
+
+    rows, results = [], {}
+    for phase, fn, count, passes in (("forward", forward, num_prompts, 1), ("train", train, train_prompts, 3)):
+        for method in ("shared", "naive"):
+            progress(f"{phase}: {method}, {count} prompts x {len(ACTIONS)} actions")
+            seconds, extra_mb, scores = _timed(lambda: fn(method))
+            flops = passes * useful_flops(lm, prompts[:count], method)
+            results[phase, method] = (seconds, scores)
+            rows.append({
+                "phase": phase,
+                "method": method,
+                "prompts": count,
+                "seconds": seconds,
+                "ms_per_prompt": 1000 * seconds / count,
+                "gflop_per_s": flops / seconds / 1e9,
+                "pct_of_matmul_peak": 100 * flops / seconds / peak,
+                "peak_extra_mb": extra_mb,
+            })
+
+    def diff(phase: str) -> float:
+        shared, naive = results[phase, "shared"][1], results[phase, "naive"][1]
+        return max(float((a - b).abs().max()) for a, b in zip(shared, naive, strict=True))
+
+    def speedup(phase: str) -> float:
+        return results[phase, "naive"][0] / results[phase, "shared"][0]
+
+    token_counts = [len(lm.boundary.encode_prompt(p)[0]) for p in prompts]
+    summary = {
+        "model": lm.name,
+        "speedup_forward": speedup("forward"),
+        "speedup_train": speedup("train"),
+        "max_abs_diff": max(diff("forward"), diff("train")),
+        "prompt_tokens_mean": sum(token_counts) / len(token_counts),
+        "actions": len(ACTIONS),
+        "matmul_peak_gflop_per_s": peak / 1e9,
+    }
+    return rows, summary
