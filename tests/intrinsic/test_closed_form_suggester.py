@@ -1,0 +1,84 @@
+"""Closed-form suggester: yes/no scores equal naive per-goal scoring; threshold, top-k, memo, disk cache."""
+
+import numpy as np
+import pytest
+import torch
+
+from llmrl.intrinsic import ClosedFormSuggester, GoalContext
+from llmrl.intrinsic.closed_form import ANSWERS
+from llmrl.intrinsic.prompts import yes_no_prompt
+from llmrl.lm import tiny_random_lm
+
+WORDS = ["yes", "no", "should", "question", "answer", "survival", "game", "playing", "crafter", "targeting", "crafting"]
+GOALS = ["chop tree", "drink water", "eat cow", "mine stone"]
+CONTEXTS = [
+    GoalContext("You see tree and water. You are targeting tree.", "You have nothing in your inventory."),
+    GoalContext("You see cow and stone. You are targeting cow.", "You have in your inventory wood.", "You feel hungry."),
+]
+
+
+class CountingLM:
+    """Wraps a LanguageModel and counts score calls."""
+
+    def __init__(self, lm):
+        self.lm, self.name, self.calls = lm, lm.name, 0
+
+    def score(self, *args, **kwargs):
+        self.calls += 1
+        return self.lm.score(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return tiny_random_lm(seed=3, extra_words=WORDS)
+
+
+def test_probabilities_equal_naive_scoring_goal_by_goal(lm):
+    suggester = ClosedFormSuggester(lm, GOALS)
+    probs = suggester.probabilities([c.text for c in CONTEXTS])
+    assert probs.shape == (2, 4)
+    for i, context in enumerate(CONTEXTS):
+        for j, goal in enumerate(GOALS):
+            yes, no = lm.score([yes_no_prompt(context.text, goal)], [ANSWERS], method="naive")[0]
+            expected = torch.exp(yes) / (torch.exp(yes) + torch.exp(no))
+            assert probs[i, j] == pytest.approx(float(expected), abs=1e-5)
+
+
+def test_threshold_and_top_k_select_from_the_same_probabilities(lm):
+    probs = ClosedFormSuggester(lm, GOALS).probabilities([CONTEXTS[0].text])[0]
+    cut = float(np.median(probs))
+    above = ClosedFormSuggester(lm, GOALS, threshold=cut).suggest(CONTEXTS[:1])[0]
+    assert set(above) == {g for g, p in zip(GOALS, probs, strict=True) if p > cut}
+    assert above == sorted(above, key=lambda g: -probs[GOALS.index(g)])  # most likely first
+    top2 = ClosedFormSuggester(lm, GOALS, top_k=2).suggest(CONTEXTS[:1])[0]
+    assert top2 == [GOALS[j] for j in np.argsort(-probs)[:2]]
+
+
+def test_top_k_skips_achieved_goals(lm):
+    probs = ClosedFormSuggester(lm, GOALS).probabilities([CONTEXTS[0].text])[0]
+    best = GOALS[int(np.argmax(probs))]
+    context = GoalContext(CONTEXTS[0].caption, CONTEXTS[0].inventory, achieved=frozenset({best}))
+    goals = ClosedFormSuggester(lm, GOALS, top_k=2).suggest([context])[0]
+    assert best not in goals and len(goals) == 2
+
+
+def test_repeated_state_costs_no_model_call_and_disk_cache_survives(lm, tmp_path):
+    counting = CountingLM(lm)
+    suggester = ClosedFormSuggester(counting, GOALS, threshold=0.0, cache_path=tmp_path / "qa.sqlite")
+    first = suggester.suggest(CONTEXTS)
+    assert counting.calls == 1  # every question of the batch in one score call
+    assert suggester.suggest(CONTEXTS) == first and counting.calls == 1
+    assert suggester.stats()["cache_hit_rate"] == pytest.approx(0.5)
+    fresh = CountingLM(lm)
+    reloaded = ClosedFormSuggester(fresh, GOALS, threshold=0.0, cache_path=tmp_path / "qa.sqlite")
+    assert reloaded.suggest(CONTEXTS) == first and fresh.calls == 0
+    assert reloaded.stats()["cache_hit_rate"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"threshold": 1.5}, "threshold"), ({"top_k": 9}, "top_k"), ({"goals": ["a", "a"]}, "distinct")],
+)
+def test_bad_settings_are_rejected(lm, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ClosedFormSuggester(lm, **({"goals": GOALS} | kwargs))
