@@ -102,9 +102,9 @@ class PeakRSS:
         return (self.peak - self.base) / 2**20
 
 
-def useful_flops(lm: LanguageModel, prompts: list[str], method: str) -> float:
+def useful_flops(lm: LanguageModel, prompts: list[str], actions: list[str], method: str) -> float:
     """Weight-matmul FLOPs of one forward over the tokens that `method` computes (padding not counted)."""
-    pairs = lm.encode(prompts, [ACTIONS] * len(prompts))
+    pairs = lm.encode(prompts, [actions] * len(prompts))
     embedding = lm.base_model.get_input_embeddings().weight
     body_params = sum(p.numel() for p in lm.base_model.parameters()) - embedding.numel()
     if method == "shared":
@@ -127,24 +127,28 @@ def bench_scoring(
     lm: LanguageModel,
     num_prompts: int,
     train_prompts: int,
+    num_actions: int = len(ACTIONS),
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[dict], dict]:
     """Rows (forward and train, naive and shared) and a summary with speedups and max |diff|."""
     if num_prompts < 1 or train_prompts < 1:
         raise ValueError("need at least one prompt for forward and for train")
+    if not 1 <= num_actions <= len(ACTIONS):
+        raise ValueError(f"num_actions must be in 1..{len(ACTIONS)}, got {num_actions}")
+    actions = ACTIONS[:num_actions]
     prompts = glam_prompts(lm, max(num_prompts, train_prompts))
     value_head = torch.nn.Linear(lm.hidden_size, 1)
     progress("measuring the matmul peak")
     peak = matmul_peak_flops()
-    lm.score(prompts[:1], [ACTIONS])  # warm-up
+    lm.score(prompts[:1], [actions])  # warm-up
 
     def forward(method: str) -> list[torch.Tensor]:
-        return lm.score(prompts[:num_prompts], [ACTIONS] * num_prompts, method=method)
+        return lm.score(prompts[:num_prompts], [actions] * num_prompts, method=method)
 
     def train(method: str) -> list[torch.Tensor]:
         lm.model.zero_grad(set_to_none=True)
         scores, hidden = lm.score(
-            prompts[:train_prompts], [ACTIONS] * train_prompts, method=method, grad=True, return_hidden=True
+            prompts[:train_prompts], [actions] * train_prompts, method=method, grad=True, return_hidden=True
         )
         # A PPO-shaped loss: through the action scores and through a value on the hidden state.
         loss = torch.stack(scores).sum() + value_head(hidden).sum()
@@ -154,9 +158,9 @@ def bench_scoring(
     rows, results = [], {}
     for phase, fn, count, passes in (("forward", forward, num_prompts, 1), ("train", train, train_prompts, 3)):
         for method in ("shared", "naive"):
-            progress(f"{phase}: {method}, {count} prompts x {len(ACTIONS)} actions")
+            progress(f"{phase}: {method}, {count} prompts x {num_actions} actions")
             seconds, extra_mb, scores = _timed(lambda: fn(method))
-            flops = passes * useful_flops(lm, prompts[:count], method)
+            flops = passes * useful_flops(lm, prompts[:count], actions, method)
             results[phase, method] = (seconds, scores)
             rows.append({
                 "phase": phase,
@@ -183,7 +187,7 @@ def bench_scoring(
         "speedup_train": speedup("train"),
         "max_abs_diff": max(diff("forward"), diff("train")),
         "prompt_tokens_mean": sum(token_counts) / len(token_counts),
-        "actions": len(ACTIONS),
+        "actions": num_actions,
         "matmul_peak_gflop_per_s": peak / 1e9,
     }
     return rows, summary

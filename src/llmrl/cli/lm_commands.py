@@ -39,7 +39,8 @@ def models() -> None:
 def bench_scoring_command(
     prompts: int = typer.Option(8, min=1, max=64, help="GLAM-like prompts scored in forward (8 to 32 is typical)."),
     train_prompts: int = typer.Option(4, min=1, max=64, help="Prompts in the forward + backward timing."),
-    actions_model: str = typer.Option("smollm2-135m", "--model", help="Model to score with."),
+    actions: int = typer.Option(6, min=1, max=6, help="Candidate actions per prompt (BabyAI's six, in order)."),
+    model: str = typer.Option("smollm2-135m", help="Model to score with."),
     threads: int = typer.Option(2, min=1, help="torch threads (no more than free cores, or torch slows 10x)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
@@ -50,6 +51,6 @@ def bench_scoring_command(
     torch.set_num_threads(threads)
     console = Console(stderr=True)
     with console.status("loading the model") as status:
-        lm = load_lm(actions_model)
-        rows, summary = bench_scoring(lm, prompts, train_prompts, progress=status.update)
+        lm = load_lm(model)
+        rows, summary = bench_scoring(lm, prompts, train_prompts, actions, progress=status.update)
     report("Candidate scoring: naive vs shared prefix (CPU)", rows, summary, as_json)

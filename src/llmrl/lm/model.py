@@ -99,7 +99,9 @@ class LanguageModel:
         return self.train(False)
 
     # ------------------------------------------------------------------ scoring
-    def encode(self, prompts: list[str], candidates: list[list[str]], truncate: str | None = None) -> list[EncodedPair]:
+    def encode(
+        self, prompts: list[str], candidates: list[list[str]], truncate: str | None = None
+    ) -> list[EncodedPair]:
         """Token ids of each (prompt, candidates) per `llmrl.lm.tokenization`, checked against the context."""
         if not isinstance(prompts, list) or not isinstance(candidates, list):
             raise TypeError("prompts must be a list of str and candidates a list of lists of str")
@@ -196,7 +198,8 @@ class LanguageModel:
         from llmrl.lm.generation import generate_local
 
         return generate_local(
-            self, prompts, max_new_tokens=max_new_tokens, temperature=temperature, stop=stop, n=n, seed=seed, cache=cache
+            self, prompts, max_new_tokens=max_new_tokens, temperature=temperature, stop=stop, n=n, seed=seed,
+            cache=cache,
         )
 
     # ------------------------------------------------------------- persistence

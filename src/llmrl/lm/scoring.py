@@ -194,7 +194,10 @@ class Seq2SeqScorer:
                 targets += cand
                 dec_rows.append([self.start_id] + cand[:-1])
                 source.append(i if shared else r)
-        prompts = [pair.prompt for pair in pairs] if shared else [pair.prompt for pair in pairs for _ in pair.candidates]
+        if shared:
+            prompts = [pair.prompt for pair in pairs]
+        else:
+            prompts = [pair.prompt for pair in pairs for _ in pair.candidates]
         enc_ids = _pad(prompts, self.pad_id).to(device)
         enc_mask = _pad([[1] * len(p) for p in prompts], 0).to(device)
         encoder_states = self.model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask).last_hidden_state
