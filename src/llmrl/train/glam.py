@@ -213,7 +213,7 @@ def train_glam(
     optimizer = build_optimizer(cfg, policy)
     envs = build_envs(cfg, policy)
     start_update, start_frames = 0, 0
-    checkpoint = latest_checkpoint(run) if resume is not None else None
+    checkpoint = latest_checkpoint(run.path) if resume is not None else None
     if checkpoint is not None:
         extra = load_policy_checkpoint(policy, checkpoint, optimizer, rng=True)
         envs.restore(extra["envs"])
