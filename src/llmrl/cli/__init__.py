@@ -7,6 +7,7 @@ def main() -> None:
     """Run the `llmrl` command."""
     # Importing a command module registers its commands on `app`.
     from llmrl.cli import lm_commands  # noqa: F401
+    from llmrl.cli import baseline_commands  # noqa: F401
     from llmrl.cli import babyai_commands  # noqa: F401
     from llmrl.cli import run_commands  # noqa: F401
     from llmrl.cli import crafter_commands  # noqa: F401

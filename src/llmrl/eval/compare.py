@@ -1,0 +1,234 @@
+"""Compare methods across run directories: success at fixed frame budgets, frames to a success level.
+
+Runs are grouped by algorithm + config without its seed (and without where it was written),
+so the seeds of one setting are aggregated. For each run, from its metrics.csv:
+
+- success at budget B: the mean `success_rate` of its last `smooth` rows with frames <= B
+  (training success is noisy per update); NaN when the run stopped before B;
+- frames to threshold: the first frames at which the running mean of `smooth` rows reaches
+  `threshold` (0.5); NaN when it never does.
+
+A group reports the mean and standard deviation over its seeds (and how many seeds reached
+the threshold). `evaluate_run` evaluates the latest checkpoint of any run (GLAM or a baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy
+from llmrl.eval.plots import PlotError, RunCurves, plot_learning_curves, read_run
+from llmrl.train.checkpoint import load_checkpoint
+from llmrl.train.run_dir import RunDir
+
+_TIMESTAMP = re.compile(r"-\d{8}-\d{6}(-\d+)?$")
+_NOT_SETTINGS = {"seed", "out_dir", "name", "tensorboard", "checkpoint_every", "keep_checkpoints", "log_every",
+                 "device"}
+ALGOS = ("glam", "symbolic-ppo", "drrn", "npae", "bc")
+
+
+@dataclass
+class GroupSummary:
+    """One method/setting aggregated over its seeds."""
+
+    label: str
+    algo: str
+    runs: list[str]
+    final_frames: float  # mean over seeds of the last logged frames
+    success_at: dict[int, tuple[float, float]] = field(default_factory=dict)  # budget -> (mean, std)
+    frames_to_threshold: tuple[float, float] = (math.nan, math.nan)  # (mean, std) over the seeds that reached it
+    reached: int = 0  # seeds that reached the threshold
+
+
+def success_at_budget(run: RunCurves, budget: int, smooth: int = 5) -> float:
+    """Mean success_rate of the last `smooth` rows with frames <= budget (NaN if the run ends before it)."""
+    frames, success = _curve(run)
+    if frames.size == 0 or frames[-1] < budget:
+        return math.nan
+    upto = success[frames <= budget]
+    return float(np.mean(upto[-smooth:])) if upto.size else math.nan
+
+
+def frames_to_threshold(run: RunCurves, threshold: float = 0.5, smooth: int = 5) -> float:
+    """First frames where the running mean of `smooth` success rows reaches `threshold` (NaN: never)."""
+    frames, success = _curve(run)
+    for i in range(len(success)):
+        if np.mean(success[max(0, i - smooth + 1) : i + 1]) >= threshold:
+            return float(frames[i])
+    return math.nan
+
+
+def _curve(run: RunCurves) -> tuple[np.ndarray, np.ndarray]:
+    for column in ("frames", "success_rate"):
+        if column not in run.columns:
+            raise PlotError(f"{run.path / 'metrics.csv'} has no {column!r} column")
+    keep = ~np.isnan(run.columns["frames"]) & ~np.isnan(run.columns["success_rate"])
+    return run.columns["frames"][keep], run.columns["success_rate"][keep]
+
+
+def group_key(run: RunCurves) -> tuple[str, str]:
+    """(algo, settings): runs differing only in seed (or output place) share it."""
+    algo = RunDir.open(run.path).meta.get("algo", "?")
+    settings = {k: v for k, v in run.config.items() if k.split(".")[-1] not in _NOT_SETTINGS}
+    return algo, json.dumps(settings, sort_keys=True, default=str)
+
+
+def compare_runs(
+    run_dirs: Sequence[str | Path],
+    budgets: Sequence[int] | None = None,
+    *,
+    threshold: float = 0.5,
+    smooth: int = 5,
+) -> tuple[list[GroupSummary], list[int]]:
+    """Summaries per group and the budgets used (default: the shortest run's final frames and half of it)."""
+    if not run_dirs:
+        raise PlotError("give at least one run directory")
+    if smooth < 1 or not 0 < threshold <= 1:
+        raise ValueError(f"smooth must be >= 1 and threshold in (0, 1], got {smooth} and {threshold}")
+    runs = [read_run(path) for path in run_dirs]
+    if budgets is None:
+        common = int(min(_curve(run)[0][-1] for run in runs))
+        budgets = sorted({common // 2, common} - {0})
+    if any(b <= 0 for b in budgets):
+        raise ValueError(f"budgets must be positive frame counts, got {list(budgets)}")
+    groups: dict[tuple[str, str], list[RunCurves]] = {}
+    for run in runs:
+        groups.setdefault(group_key(run), []).append(run)
+    labels = _labels(groups)
+    summaries = []
+    for key, members in groups.items():
+        reached = [f for f in (frames_to_threshold(r, threshold, smooth) for r in members) if not math.isnan(f)]
+        summaries.append(GroupSummary(
+            label=labels[key],
+            algo=key[0],
+            runs=[str(r.path) for r in members],
+            final_frames=float(np.mean([_curve(r)[0][-1] for r in members])),
+            success_at={b: _mean_std([success_at_budget(r, b, smooth) for r in members]) for b in budgets},
+            frames_to_threshold=_mean_std(reached),
+            reached=len(reached),
+        ))
+    return summaries, list(budgets)
+
+
+def _labels(groups: dict[tuple[str, str], list[RunCurves]]) -> dict[tuple[str, str], str]:
+    """The algo, plus the run name (without timestamp) when an algo has several settings."""
+    labels = {}
+    for (algo, settings), members in groups.items():
+        clash = sum(1 for a, _ in groups if a == algo) > 1
+        name = _TIMESTAMP.sub("", members[0].path.name)
+        labels[(algo, settings)] = f"{algo} ({name})" if clash else algo
+    if len(set(labels.values())) < len(labels):  # same names too: number them
+        labels = {key: f"{label} #{i}" for i, (key, label) in enumerate(labels.items(), 1)}
+    return labels
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and std over seeds; NaN when there are none or one seed lacks the value (no partial means)."""
+    if not values or any(math.isnan(v) for v in values):
+        return math.nan, math.nan
+    return float(np.mean(values)), float(np.std(values))
+
+
+def _cell(mean: float, std: float, digits: int = 3) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if digits else f"{mean:,.0f} ± {std:,.0f}"
+
+
+def table_rows(summaries: Sequence[GroupSummary], budgets: Sequence[int], threshold: float = 0.5) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the comparison table (strings), shared by the markdown and the terminal table."""
+    header = ["method", "seeds", "frames", *[f"success @ {b:,}" for b in budgets], f"frames to {threshold:g}"]
+    rows = []
+    for s in summaries:
+        to_threshold = _cell(*s.frames_to_threshold, digits=0) if s.reached else "never"
+        if s.reached and s.reached < len(s.runs):
+            to_threshold += f" ({s.reached}/{len(s.runs)} seeds)"
+        rows.append([s.label, str(len(s.runs)), f"{s.final_frames:,.0f}",
+                     *[_cell(*s.success_at[b]) for b in budgets], to_threshold])
+    return header, rows
+
+
+def write_comparison(
+    summaries: Sequence[GroupSummary], budgets: Sequence[int], out_dir: str | Path, *, threshold: float = 0.5
+) -> tuple[Path, Path, Path]:
+    """Write compare.md, compare.json and compare.png (learning curves) under `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header, rows = table_rows(summaries, budgets, threshold)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    note = (f"\nSuccess: mean ± std over seeds of the mean training success_rate of the last logged rows "
+            f"at or before each frame budget; frames to {threshold:g}: first frames where it is reached.\n")
+    md = out_dir / "compare.md"
+    md.write_text("\n".join(lines) + "\n" + note)
+    js = out_dir / "compare.json"
+    payload = {"budgets": list(budgets), "threshold": threshold,
+               "groups": [{**asdict(s), "success_at": {str(b): v for b, v in s.success_at.items()}} for s in summaries]}
+    js.write_text(json.dumps(_finite(payload), indent=2) + "\n")
+    runs = [run for s in summaries for run in s.runs]
+    # One curve per group: by run name when names tell the groups apart, else by config.
+    names = {_TIMESTAMP.sub("", Path(r).name) for r in runs}
+    by_name = len(names) == len(summaries)
+    png = plot_learning_curves(runs, out_dir / "compare.png", group_by="name" if by_name else None,
+                               title="success rate vs frames")
+    return md, js, png
+
+
+def _finite(value: object) -> object:
+    """NaN -> null (JSON has no NaN), recursively."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Evaluate the latest checkpoint of a GLAM or baseline run on seeded episodes (actions sampled)."""
+    run = RunDir.open(run_dir)
+    algo = run.meta.get("algo")
+    overrides = list(overrides)
+    if algo in ("glam", "bc"):
+        from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
+
+        if algo == "bc":
+            from llmrl.train.bc import BCConfig
+
+            cfg = run.load_config(BCConfig, overrides).glam()
+        else:
+            cfg = run.load_config(GlamConfig, overrides)
+        policy = build_policy(cfg)
+        load_policy_checkpoint(policy, run)
+        return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
+    if algo == "npae":
+        from llmrl.train.npae import NPAEConfig, build_npae_policy
+
+        npae = run.load_config(NPAEConfig, overrides)
+        policy = build_npae_policy(npae)
+        load_checkpoint(run.path, modules={"policy": policy}, rng=False)
+        return evaluate_policy(policy, npae, episodes=episodes, seed=seed, num_envs=num_envs)  # type: ignore[arg-type]
+    if algo == "drrn":
+        from llmrl.train.drrn import DRRNConfig, build_drrn
+
+        drrn = run.load_config(DRRNConfig, overrides)
+        net = build_drrn(drrn)
+        load_checkpoint(run.path, modules={"q": net}, rng=False)
+        return evaluate_policy(net, drrn.glam(), episodes=episodes, seed=seed, num_envs=num_envs)  # type: ignore[arg-type]
+    if algo == "symbolic-ppo":
+        from llmrl.train.symbolic_ppo import SymbolicPPOConfig, build_symbolic_policy, evaluate_symbolic
+
+        sym = run.load_config(SymbolicPPOConfig, overrides)
+        policy = build_symbolic_policy(sym)
+        load_checkpoint(run.path, modules={"policy": policy}, rng=False)
+        return evaluate_symbolic(policy, sym, episodes=episodes, seed=seed, num_envs=num_envs)
+    raise ValueError(f"{run.path} was written by algo {algo!r}; evaluable algos: {', '.join(ALGOS)}")

@@ -1,0 +1,264 @@
+"""Behaviour cloning of an LLM policy: offline cross-entropy on the GLAM action distribution.
+
+For a demonstration (prompt p, action a*), with the LLM policy pi(a | p) = softmax_a(score(a | p)):
+
+    L = - mean over the batch of log pi(a* | p)
+
+so BC trains exactly the distribution GLAM's PPO trains, from fixed data instead of rollouts.
+Demonstrations come from the BabyAI bot (`source: expert`) or from a JSONL file of recorded
+trajectories (`source: path/to/trajectories.jsonl`, e.g. a GLAM run's own episodes written by
+`record_trajectories`). The JSONL format is one step per line, the fields of `ExpertStep`:
+
+    {"episode": 0, "step": 0, "mission": "go to the red ball", "descriptions": ["You see ..."],
+     "action": "turn left", "action_index": 0, "reward": 0.0, "done": false, "success": false}
+
+Prompts are rebuilt from each episode's steps with the GLAM template and history, so a
+cloned policy reads what the PPO-trained one reads. Metrics: `frames` counts demonstration
+steps processed (epochs x dataset size); `success_rate` is an evaluation after each epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+
+from llmrl.agents.llm_policy import LLMPolicy
+from llmrl.agents.prompt import GlamTemplate, PromptHistory
+from llmrl.envs.babyai_text import VARIANTS, ExpertStep, expert_trajectories, variant_action_names
+from llmrl.envs.babyai_text import variant_prompt_headers
+from llmrl.eval.glam_eval import evaluate_policy
+from llmrl.eval.stats import episode_seeds
+from llmrl.train.checkpoint import latest_checkpoint, save_checkpoint
+from llmrl.train.glam import GlamConfig, build_policy, build_template, load_policy_checkpoint, make_prompt_env
+from llmrl.train.guard import check_finite
+from llmrl.train.metrics import MetricsLogger
+from llmrl.train.ppo_loop import update_generator
+from llmrl.train.progress import TrainingProgress
+from llmrl.train.run_dir import RunDir
+from llmrl.train.symbolic_ppo import check_env_id
+
+EXPERT = "expert"
+
+
+@dataclass
+class BCConfig:
+    """Every setting of a behaviour-cloning run (`configs/bc/paper.yaml`)."""
+
+    seed: int = 0
+    source: str = EXPERT  # "expert" (the BabyAI bot) or a trajectories .jsonl path
+    demo_episodes: int = 1_000  # bot episodes (source: expert), seeds demo_seed, demo_seed + 1, ...
+    demo_seed: int = 10_000_000  # far from the evaluation seeds 1e9 * seed + i and the training seeds
+    successful_only: bool = True  # clone only episodes that reached the goal
+
+    # Environment and prompt (as GLAM's).
+    env_id: str = "BabyAIText-MixedTrainLocal-v0"
+    room_size: int = 8
+    num_dists: int = 8
+    variant: str | None = None
+    history: int = 3
+
+    # Model (as GLAM's).
+    model: str = "google/flan-t5-large"
+    tiny_hidden_size: int = 64
+    tiny_layers: int = 2
+    device: str = "auto"
+    dtype: str | None = None
+    normalize: Literal["sum", "mean"] = "sum"
+    value_inner: int = 1024
+
+    # Optimization.
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-5
+    max_grad_norm: float | None = 0.5
+
+    # Evaluation after each epoch and run directory.
+    eval_episodes: int = 100
+    out_dir: str = "runs"
+    name: str | None = None
+    keep_checkpoints: int = 3
+    tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("demo_episodes", "history", "epochs", "batch_size", "eval_episodes", "value_inner"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.source != EXPERT and not self.source.endswith(".jsonl"):
+            raise ValueError(f"source must be 'expert' or a .jsonl trajectories file, got {self.source!r}")
+        check_env_id(self.env_id)
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+    def glam(self) -> GlamConfig:
+        """The GLAM config of the same env, prompt and model: builds and evaluates the policy."""
+        return GlamConfig(seed=self.seed, env_id=self.env_id, room_size=self.room_size, num_dists=self.num_dists,
+                          variant=self.variant, model=self.model, tiny_hidden_size=self.tiny_hidden_size,
+                          tiny_layers=self.tiny_layers, device=self.device, dtype=self.dtype, history=self.history,
+                          normalize=self.normalize, value_inner=self.value_inner)
+
+
+# --------------------------------------------------------------------------- trajectories
+def write_trajectories(path: str | Path, steps: Iterable[ExpertStep]) -> Path:
+    """Write steps as JSONL (one `ExpertStep` per line); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        for step in steps:
+            f.write(json.dumps({**asdict(step), "descriptions": list(step.descriptions)}) + "\n")
+    return path
+
+
+def read_trajectories(path: str | Path) -> list[ExpertStep]:
+    """Read a JSONL trajectories file; a malformed line raises with its line number."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"trajectories file not found: {path}")
+    steps = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            steps.append(ExpertStep(**{**row, "descriptions": tuple(row["descriptions"])}))
+        except (json.JSONDecodeError, TypeError, KeyError) as error:
+            raise ValueError(f"{path}:{number} is not a trajectory step ({error}); expected the fields of "
+                             f"ExpertStep: episode, step, mission, descriptions, action, action_index, "
+                             "reward, done, success") from error
+    return steps
+
+
+@torch.no_grad()
+def record_trajectories(policy: LLMPolicy, cfg: GlamConfig, path: str | Path, *, episodes: int,
+                        seed: int = 0) -> Path:
+    """Play `episodes` episodes of cfg's env with `policy` (actions sampled) and write them as JSONL.
+
+    Episode i starts from seed 1e9 * seed + i, as evaluations do: a GLAM run's own
+    trajectories for behaviour cloning.
+    """
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
+    env = make_prompt_env(cfg, build_template(cfg, policy, cfg.variant), cfg.variant)
+    generator = torch.Generator().manual_seed(seed)
+    policy.train(False)
+
+    def play() -> Iterable[ExpertStep]:
+        for episode, episode_seed in enumerate(episode_seeds(seed, episodes)):
+            prompt, info = env.reset(seed=episode_seed)
+            done, step = False, 0
+            while not done:
+                action = int(policy.act([prompt], generator)[0][0])
+                next_prompt, reward, terminated, truncated, next_info = env.step(action)
+                done = terminated or truncated
+                yield ExpertStep(episode=episode, step=step, mission=info["mission"],
+                                 descriptions=tuple(info["descriptions"]), action=policy.action_names[action],
+                                 action_index=action, reward=float(reward), done=done,
+                                 success=bool(next_info["success"]))
+                prompt, info, step = next_prompt, next_info, step + 1
+
+    try:
+        return write_trajectories(path, play())
+    finally:
+        env.close()
+
+
+def demonstrations(steps: Sequence[ExpertStep], history: int, variant: str | None,
+                   successful_only: bool) -> tuple[list[str], torch.Tensor]:
+    """(prompts, action indices) of the steps, prompts rebuilt per episode with GLAM's template and history."""
+    template = GlamTemplate(variant_prompt_headers(variant))
+    names = variant_action_names(variant)
+    episodes: dict[int, list[ExpertStep]] = {}
+    for step in steps:
+        episodes.setdefault(step.episode, []).append(step)
+    prompts, actions = [], []
+    for episode in episodes.values():
+        if successful_only and not any(s.success for s in episode):
+            continue
+        memory = PromptHistory(history)
+        for step in sorted(episode, key=lambda s: s.step):
+            memory.observe(step.descriptions)
+            prompts.append(template(step.mission, memory.turns, names))
+            actions.append(step.action_index)
+            memory.act(names[step.action_index])
+    if not prompts:
+        raise ValueError("no demonstration steps to clone (no episodes, or none successful with successful_only)")
+    return prompts, torch.tensor(actions)
+
+
+def load_demonstrations(cfg: BCConfig) -> tuple[list[str], torch.Tensor]:
+    """The (prompt, action) pairs `cfg.source` names."""
+    if cfg.source == EXPERT:
+        kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if cfg.env_id.startswith("BabyAIText-") else {}
+        steps = list(expert_trajectories(cfg.env_id, cfg.demo_episodes, seed=cfg.demo_seed, variant=cfg.variant,
+                                         **kwargs))
+    else:
+        steps = read_trajectories(cfg.source)
+    return demonstrations(steps, cfg.history, cfg.variant, cfg.successful_only)
+
+
+# --------------------------------------------------------------------------- training
+def train_bc(
+    cfg: BCConfig,
+    *,
+    config_path: str | Path | None = None,
+    resume: str | Path | None = None,
+    console: Console | None = None,
+) -> RunDir:
+    """Clone the demonstrations into an LLM policy, evaluating after each epoch; return the run directory."""
+    run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "bc", cfg.name, cfg, config_path)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    glam = cfg.glam()
+    policy = build_policy(glam)
+    optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr)
+    prompts, actions = load_demonstrations(cfg)
+    start_epoch = 0
+    checkpoint = latest_checkpoint(run.path) if resume is not None else None
+    if checkpoint is not None:
+        start_epoch = load_policy_checkpoint(policy, checkpoint, optimizer, rng=True)["epoch"]
+    size = len(prompts)
+    logger = MetricsLogger(run, resume_step=start_epoch * size if resume is not None else None,
+                           tensorboard=cfg.tensorboard)
+    params = policy.trainable_parameters()
+    with logger, TrainingProgress(cfg.epochs * size, "bc", initial_frames=start_epoch * size,
+                                  console=console) as progress:
+        for epoch in range(start_epoch, cfg.epochs):
+            policy.train(True)
+            order = torch.randperm(size, generator=update_generator(cfg.seed, epoch, 1))
+            total, correct = 0.0, 0
+            for start in range(0, size, cfg.batch_size):
+                batch = order[start : start + cfg.batch_size].tolist()
+                logits, _ = policy.distribution([prompts[i] for i in batch], grad=True)
+                target = actions[batch].to(logits.device)
+                loss = F.cross_entropy(logits, target)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm or float("inf"))
+                check_finite("loss and gradient norm", {"loss": loss, "grad_norm": grad_norm},
+                             step=epoch + 1, checkpoint=checkpoint)
+                optimizer.step()
+                total += loss.item() * len(batch)
+                correct += int((logits.argmax(-1) == target).sum())
+            result = evaluate_policy(policy, glam, episodes=cfg.eval_episodes, seed=cfg.seed)
+            frames = (epoch + 1) * size
+            logger.log(frames, {"frames": frames, "epoch": epoch + 1, "demo_frames": size, "loss": total / size,
+                                "accuracy": correct / size, "success_rate": result.success_rate,
+                                "return": result.mean_return, "episode_length": result.mean_length})
+            progress.update(frames, success=result.success_rate, loss=total / size)
+            checkpoint = save_checkpoint(
+                run, epoch + 1, modules={"policy": policy}, optimizers={"adam": optimizer},
+                extra={"epoch": epoch + 1, "frames": frames}, keep_last=cfg.keep_checkpoints,
+                state_dict_fn=lambda _, module: module.checkpoint_state(),
+            )
+    return run

@@ -1,0 +1,244 @@
+"""DRRN training (He et al. 2016), GLAM's text Q-learning baseline, in one readable loop.
+
+Every vectorized step:
+
+    a_t ~ softmax(Q(s_t, .) / temperature)                   # softmax exploration over the command texts
+    replay <- (s_t, a_t, 20 * r_t, s_{t+1}, terminated)      # truncation bootstraps from the final observation
+    every `train_every` steps, once `learning_starts` frames are in:
+        y = r + gamma * (1 - done) * Q_target(s', argmax_a Q(s', a))   # llmrl.algos.dqn (double DQN)
+        minimize Huber(Q(s, a) - y) on a batch of 64
+    every `target_update_every` frames: Q_target <- Q
+
+The state text is the GLAM prompt (goal + recent observations and actions), so DRRN reads
+exactly what the LLM policy reads. Reference settings: GRU encoders of 128, lr 1e-4,
+gamma 0.9, batch 64. A checkpoint holds both networks, the optimizer, the RNG states, the
+envs and the replay buffer (`replay.safetensors`), so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from safetensors.numpy import load_file, save_file
+
+from llmrl.agents.drrn import DRRN
+from llmrl.agents.prompt import GlamTemplate, PromptObservation
+from llmrl.algos.dqn import copy_params, dqn_update
+from llmrl.algos.replay import NStepReplayBuffer
+from llmrl.envs.babyai_text import VARIANTS, variant_action_names, variant_prompt_headers
+from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.glam import GlamConfig, make_prompt_env, resolve_device
+from llmrl.train.guard import check_finite
+from llmrl.train.metrics import MetricsLogger
+from llmrl.train.ppo_loop import SeededVecEnv, update_generator
+from llmrl.train.progress import TrainingProgress
+from llmrl.train.run_dir import RunDir
+from llmrl.train.symbolic_ppo import check_env_id
+
+REPLAY_FILE = "replay.safetensors"
+
+
+@dataclass
+class DRRNConfig:
+    """Every setting of a DRRN run; defaults are the GLAM paper's DRRN settings (`configs/drrn/paper.yaml`)."""
+
+    seed: int = 0
+    total_frames: int = 1_500_000
+
+    # Environment (the state text is the GLAM prompt with `history` observations).
+    env_id: str = "BabyAIText-MixedTrainLocal-v0"
+    room_size: int = 8
+    num_dists: int = 8
+    variant: str | None = None
+    history: int = 3
+    num_envs: int = 32
+
+    # Network.
+    hidden: int = 128
+    max_words: int = 128  # longer prompts keep their last words
+    device: str = "cpu"
+
+    # Q-learning.
+    lr: float = 1e-4
+    gamma: float = 0.9
+    batch_size: int = 64
+    buffer_size: int = 100_000
+    learning_starts: int = 1_000  # frames before the first update
+    train_every: int = 1  # vectorized steps between updates
+    updates_per_train: int = 1
+    target_update_every: int = 1_000  # frames
+    temperature: float = 1.0  # softmax exploration
+    reward_scale: float = 20.0
+    huber_delta: float = 1.0
+    max_grad_norm: float | None = 10.0
+
+    # Run directory.
+    out_dir: str = "runs"
+    name: str | None = None
+    log_every: int = 1_024  # frames between metrics rows
+    checkpoint_every: int = 10  # metrics rows
+    keep_checkpoints: int = 3
+    tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        positive = ("total_frames", "num_envs", "history", "hidden", "max_words", "batch_size", "buffer_size",
+                    "train_every", "updates_per_train", "target_update_every", "log_every", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_env_id(self.env_id)
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        if not 0 <= self.gamma <= 1 or self.lr <= 0 or self.temperature < 0 or self.reward_scale <= 0:
+            raise ValueError("need 0 <= gamma <= 1, lr > 0, temperature >= 0 and reward_scale > 0, got "
+                             f"gamma={self.gamma}, lr={self.lr}, temperature={self.temperature}, "
+                             f"reward_scale={self.reward_scale}")
+
+    def glam(self) -> GlamConfig:
+        """The GLAM config of the same env and prompt: what `llmrl.eval.glam_eval` evaluates in."""
+        return GlamConfig(seed=self.seed, env_id=self.env_id, room_size=self.room_size, num_dists=self.num_dists,
+                          variant=self.variant, history=self.history, model="tiny-llama")
+
+    @property
+    def num_steps(self) -> int:
+        """Vectorized steps needed to reach total_frames."""
+        return max(1, -(-self.total_frames // self.num_envs))
+
+
+def make_drrn_env(cfg: DRRNConfig) -> PromptObservation:
+    """One env of `cfg` whose observation is the GLAM prompt (DRRN's state text)."""
+    return make_prompt_env(cfg.glam(), GlamTemplate(variant_prompt_headers(cfg.variant)), cfg.variant)
+
+
+def build_drrn(cfg: DRRNConfig) -> DRRN:
+    """The DRRN network of `cfg`, initialized from cfg.seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        net = DRRN(variant_action_names(cfg.variant), hidden=cfg.hidden, max_words=cfg.max_words)
+    return net.to(resolve_device(cfg.device))
+
+
+def train_drrn(
+    cfg: DRRNConfig,
+    *,
+    config_path: str | Path | None = None,
+    resume: str | Path | None = None,
+    console: Console | None = None,
+) -> RunDir:
+    """Train DRRN as `cfg` says (or continue `resume` exactly); return the run directory."""
+    run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "drrn", cfg.name, cfg, config_path)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    net = build_drrn(cfg)
+    target = copy.deepcopy(net).requires_grad_(False)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    envs = SeededVecEnv(lambda _: make_drrn_env(cfg), cfg.num_envs, cfg.seed)
+    replay = NStepReplayBuffer(cfg.buffer_size, {"state": ((cfg.max_words,), np.int64)}, 1, cfg.gamma, cfg.num_envs)
+    step = 0
+    checkpoint = latest_checkpoint(run.path) if resume is not None else None
+    if checkpoint is not None:
+        extra = load_checkpoint(checkpoint, modules={"q": net, "target": target}, optimizers={"adam": optimizer})
+        envs.restore(extra["envs"])
+        replay.load_state_dict(_load_replay(checkpoint))
+        step = extra["step"]
+    logger = MetricsLogger(run, resume_step=step * cfg.num_envs if resume is not None else None,
+                           tensorboard=cfg.tensorboard)
+    log_every = max(1, cfg.log_every // cfg.num_envs)
+    target_every = max(1, cfg.target_update_every // cfg.num_envs)
+    episodes: list[dict[str, float]] = []
+    losses: list[dict[str, float]] = []
+    window_start = time.perf_counter()
+
+    def guard(grad_norm: float) -> bool:
+        check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
+        return True
+
+    with logger, TrainingProgress(cfg.num_steps * cfg.num_envs, "drrn", initial_frames=step * cfg.num_envs,
+                                  console=console) as progress:
+        while step < cfg.num_steps:
+            # 1. Act: softmax exploration over the command texts (a generator per step: resumable).
+            obs_ids = net.encode_states(envs.obs)
+            actions, _, _ = net.act(envs.obs, update_generator(cfg.seed, step, 0), cfg.temperature)
+            rewards, terminated, truncated, infos, final_obs = envs.step(actions.tolist())
+            # 2. Store: an ended episode's next state is its final observation, not the reset one.
+            next_texts = [final if final is not None else obs for final, obs in zip(final_obs, envs.obs, strict=True)]
+            replay.add({"state": obs_ids}, actions.numpy(), rewards * cfg.reward_scale,
+                       {"state": net.encode_states(next_texts)}, terminated, truncated)
+            for info in infos:
+                if "episode" in info:
+                    episodes.append({**info["episode"], "success": float(info.get("success", False))})
+            step += 1
+
+            # 3. Learn: double-DQN updates on replayed batches, then the periodic target copy.
+            if step * cfg.num_envs >= cfg.learning_starts and step % cfg.train_every == 0:
+                for k in range(cfg.updates_per_train):
+                    losses.append(dqn_update(
+                        net, target, replay, optimizer, np.random.default_rng([cfg.seed, step, k]),
+                        batch_size=cfg.batch_size, max_grad_norm=cfg.max_grad_norm, huber_delta=cfg.huber_delta,
+                        device=device, before_step=guard,
+                    ))
+            if step % target_every == 0:
+                copy_params(target, net)
+
+            # 4. Log (and checkpoint) every log_every frames.
+            if step % log_every == 0 or step == cfg.num_steps:
+                frames = step * cfg.num_envs
+                metrics = _window_metrics(episodes, losses, frames, time.perf_counter() - window_start, log_every * cfg.num_envs)
+                check_finite("losses", {k: v for k, v in metrics.items() if k in ("loss", "q_mean")},
+                             step=frames, checkpoint=checkpoint)
+                logger.log(frames, metrics)
+                progress.update(frames, success=metrics["success_rate"], ret=metrics["return"])
+                episodes, losses, window_start = [], [], time.perf_counter()
+                if (step // log_every) % cfg.checkpoint_every == 0 or step == cfg.num_steps:
+                    checkpoint = save_checkpoint(
+                        run, frames, modules={"q": net, "target": target}, optimizers={"adam": optimizer},
+                        extra={"step": step, "frames": frames, "envs": envs.state()}, keep_last=cfg.keep_checkpoints,
+                    )
+                    _save_replay(checkpoint, replay)
+    envs.close()
+    return run
+
+
+def _window_metrics(episodes: list[dict[str, float]], losses: list[dict[str, float]], frames: int,
+                    seconds: float, window_frames: int) -> dict[str, float]:
+    def mean(rows: list[dict[str, float]], key: str) -> float:
+        return float(np.mean([r[key] for r in rows])) if rows else math.nan
+
+    return {
+        "frames": frames,
+        "episodes": len(episodes),
+        "success_rate": mean(episodes, "success"),
+        "return": mean(episodes, "return"),
+        "episode_length": mean(episodes, "length"),
+        "loss": mean(losses, "loss"),
+        "q_mean": mean(losses, "q_mean"),
+        "td_abs": mean(losses, "td_abs"),
+        "grad_norm": mean(losses, "grad_norm"),
+        "fps": window_frames / seconds if seconds > 0 else math.nan,
+    }
+
+
+def _save_replay(checkpoint: Path, replay: NStepReplayBuffer) -> None:
+    """Write the replay next to the checkpoint's weights (temporary file, then an atomic rename)."""
+    tmp = checkpoint / f".{REPLAY_FILE}.tmp"
+    save_file({k: np.ascontiguousarray(v) for k, v in replay.state_dict().items()}, str(tmp))
+    os.replace(tmp, checkpoint / REPLAY_FILE)
+
+
+def _load_replay(checkpoint: Path) -> dict[str, np.ndarray]:
+    file = checkpoint / REPLAY_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{checkpoint} has no {REPLAY_FILE} (the run stopped while saving it); "
+                                "resume from an earlier checkpoint directory or start a new run")
+    return load_file(str(file))

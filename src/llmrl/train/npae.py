@@ -1,0 +1,63 @@
+"""NPAE training: GLAM's setting with a randomly initialized LLM body and MLP action heads.
+
+`NPAEConfig` is `GlamConfig` (same env, prompt, model choice and PPO settings) plus the
+heads' width: the run differs from GLAM only in the policy, which is the point of the
+baseline. The model's *architecture* comes from `model` (a tiny-* model is random anyway;
+an HF model or the embedded SmolLM2 is loaded once for its config and tokenizer, then
+re-initialized from cfg.seed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from llmrl.agents.npae import NPAEPolicy, randomly_initialized
+from llmrl.envs.babyai_text import variant_action_names
+from llmrl.train.glam import TINY_PREFIX, GlamConfig, build_envs, build_lm
+from llmrl.train.ppo_loop import SeededVecEnv
+from llmrl.train.run_dir import RunDir
+from llmrl.train.symbolic_ppo import train_with_ppo
+
+
+@dataclass
+class NPAEConfig(GlamConfig):
+    """GlamConfig plus `head_inner`, the width of the action and value MLP heads (`configs/npae/paper.yaml`)."""
+
+    head_inner: int = 1024
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.lora:
+            raise ValueError("lora must be false for NPAE: a randomly initialized body is trained whole")
+        if self.head_inner < 1:
+            raise ValueError(f"head_inner must be >= 1, got {self.head_inner}")
+
+
+def build_npae_policy(cfg: NPAEConfig) -> NPAEPolicy:
+    """An NPAE policy: the architecture of cfg.model with weights drawn from cfg.seed, and seeded heads."""
+    lm = build_lm(cfg)
+    if not cfg.model.startswith(TINY_PREFIX):
+        lm = randomly_initialized(lm, cfg.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return NPAEPolicy(lm, variant_action_names(cfg.variant), inner=cfg.head_inner)
+
+
+def train_npae(
+    cfg: NPAEConfig,
+    *,
+    config_path: str | Path | None = None,
+    resume: str | Path | None = None,
+    console: Console | None = None,
+) -> RunDir:
+    """Train NPAE as `cfg` says (or continue `resume`) with the shared PPO loop; return the run directory."""
+
+    def build() -> tuple[NPAEPolicy, SeededVecEnv]:
+        policy = build_npae_policy(cfg)
+        return policy, build_envs(cfg, policy)  # type: ignore[arg-type]  # only policy.lm is read
+
+    return train_with_ppo("npae", cfg, build, config_path=config_path, resume=resume, console=console)

@@ -1,0 +1,248 @@
+"""Symbolic PPO (GLAM's grid baseline): the shared PPO loop on minigrid's 7x7x3 view + the mission.
+
+`SymbolicPPOConfig` defaults are the GLAM paper's baseline settings (64 envs x 40 steps,
+Adam lr 1e-4) with the GLAM runs' PPO constants otherwise, so that only the observation
+and the network differ from GLAM. `train_with_ppo` is the run wiring (run directory,
+resume, checkpoints, NaN guard, metrics, progress) of every PPO trainer of the baselines.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from rich.console import Console
+from torch import nn
+
+from llmrl.agents.symbolic import SymbolicPolicy
+from llmrl.envs.babyai_text import GLAM_IDS, make_level
+from llmrl.eval.glam_eval import EvalResult
+from llmrl.eval.stats import episode_seeds, success_rate_ci
+from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.glam import hyperparameters, resolve_device
+from llmrl.train.guard import check_finite
+from llmrl.train.metrics import MetricsLogger
+from llmrl.train.ppo_loop import SeededVecEnv, ppo_loop
+from llmrl.train.progress import TrainingProgress
+from llmrl.train.run_dir import RunDir
+
+
+@dataclass
+class SymbolicPPOConfig:
+    """Every setting of a symbolic PPO run; defaults follow the GLAM paper's baseline (`configs/symbolic-ppo/paper.yaml`)."""
+
+    seed: int = 0
+    total_frames: int = 1_500_000
+
+    # Environment: a BabyAIText-* id (its bare minigrid level; room_size / num_dists apply) or a BabyAI-* id.
+    env_id: str = "BabyAIText-MixedTrainLocal-v0"
+    room_size: int = 8
+    num_dists: int = 8
+
+    # Network.
+    channels: int = 64
+    mission_hidden: int = 128
+    device: str = "cpu"  # a small CNN: the CPU is usually the fastest place for it
+
+    # PPO.
+    num_envs: int = 64
+    num_steps: int = 40
+    epochs: int = 4
+    minibatch_size: int = 256
+    lr: float = 1e-4
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-5
+    clip_coef: float = 0.2
+    value_clip_coef: float | None = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float | None = 0.5
+    gamma: float = 0.99
+    gae_lambda: float = 0.99
+    normalize_advantages: bool = True
+    reward_scale: float = 20.0
+    grad_accum_steps: int = 1
+
+    # Run directory.
+    out_dir: str = "runs"
+    name: str | None = None
+    checkpoint_every: int = 10  # updates
+    keep_checkpoints: int = 3
+    tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        positive = ("total_frames", "num_envs", "num_steps", "epochs", "minibatch_size", "channels",
+                    "mission_hidden", "checkpoint_every", "grad_accum_steps")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_env_id(self.env_id)
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+    @property
+    def frames_per_update(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        """Updates needed to reach total_frames (at least one)."""
+        return max(1, -(-self.total_frames // self.frames_per_update))
+
+
+def check_env_id(env_id: str) -> None:
+    """Accept the BabyAIText ids and minigrid BabyAI-* ids, with a message listing them otherwise."""
+    if not (env_id in GLAM_IDS or env_id.startswith("BabyAI-")):
+        raise ValueError(f"env_id must be one of {', '.join(GLAM_IDS)} or a minigrid BabyAI-* id, got {env_id!r}")
+
+
+def make_symbolic_env(cfg: SymbolicPPOConfig) -> Any:
+    """The bare minigrid level of `cfg`: observations {"image": [7, 7, 3], "direction", "mission"}."""
+    kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if cfg.env_id in GLAM_IDS else {}
+    return make_level(cfg.env_id, **kwargs)
+
+
+def build_symbolic_policy(cfg: SymbolicPPOConfig) -> SymbolicPolicy:
+    """The FiLM-CNN policy of `cfg`, initialized from cfg.seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        policy = SymbolicPolicy(channels=cfg.channels, mission_hidden=cfg.mission_hidden)
+    return policy.to(resolve_device(cfg.device))
+
+
+class PPORunSettings(Protocol):
+    """The run settings `train_with_ppo` reads (GlamConfig and SymbolicPPOConfig have them)."""
+
+    seed: int
+    out_dir: str
+    name: str | None
+    checkpoint_every: int
+    keep_checkpoints: int
+    tensorboard: bool
+    lr: float
+    adam_betas: tuple[float, float]
+    adam_eps: float
+
+    @property
+    def num_updates(self) -> int: ...
+
+    @property
+    def frames_per_update(self) -> int: ...
+
+
+def train_with_ppo(
+    algo: str,
+    cfg: PPORunSettings,
+    build: Callable[[], tuple[nn.Module, SeededVecEnv]],
+    *,
+    config_path: str | Path | None = None,
+    resume: str | Path | None = None,
+    console: Console | None = None,
+) -> RunDir:
+    """Train the policy that `build()` returns (with its envs) by `ppo_loop` in a run directory of `algo`.
+
+    Adam over the policy's trainable parameters; checkpoints every cfg.checkpoint_every
+    updates hold weights, optimizer, RNG states and the envs' state, so `resume` continues
+    exactly. A non-finite loss or gradient norm stops the run before it reaches the weights.
+    """
+    run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, algo, cfg.name, cfg, config_path)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    policy, envs = build()
+    optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
+    start_update, start_frames = 0, 0
+    checkpoint = latest_checkpoint(run.path) if resume is not None else None
+    if checkpoint is not None:
+        extra = load_checkpoint(checkpoint, modules={"policy": policy}, optimizers={"adam": optimizer}, rng=True)
+        envs.restore(extra["envs"])
+        start_update, start_frames = extra["update"], extra["frames"]
+    logger = MetricsLogger(run, resume_step=start_frames if resume is not None else None, tensorboard=cfg.tensorboard)
+    total = cfg.num_updates * cfg.frames_per_update
+
+    def guard(grad_norm: float) -> bool:
+        # Raise before the step: the weights never see a NaN and the last checkpoint stays good.
+        check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
+        return True
+
+    with logger, TrainingProgress(total, algo, initial_frames=start_frames, console=console) as progress:
+
+        def on_update(update: int, metrics: dict[str, float]) -> None:
+            nonlocal checkpoint
+            check_finite("losses", {k: metrics[k] for k in ("policy_loss", "value_loss", "entropy")},
+                         step=update + 1, checkpoint=checkpoint)
+            frames = int(metrics["frames"])
+            logger.log(frames, metrics)
+            progress.update(frames, success=metrics["success_rate"], ret=metrics["return"])
+            if (update + 1) % cfg.checkpoint_every == 0 or update + 1 == cfg.num_updates:
+                checkpoint = save_checkpoint(
+                    run, update + 1, modules={"policy": policy}, optimizers={"adam": optimizer},
+                    extra={"update": update + 1, "frames": frames, "envs": envs.state()},
+                    keep_last=cfg.keep_checkpoints,
+                )
+
+        ppo_loop(policy, envs, optimizer, hyperparameters(cfg), seed=cfg.seed, num_updates=cfg.num_updates,
+                 start_update=start_update, on_update=on_update, before_step=guard)
+    envs.close()
+    return run
+
+
+def train_symbolic_ppo(
+    cfg: SymbolicPPOConfig,
+    *,
+    config_path: str | Path | None = None,
+    resume: str | Path | None = None,
+    console: Console | None = None,
+) -> RunDir:
+    """Train symbolic PPO as `cfg` says (or continue `resume`); return the run directory."""
+
+    def build() -> tuple[SymbolicPolicy, SeededVecEnv]:
+        return build_symbolic_policy(cfg), SeededVecEnv(lambda _: make_symbolic_env(cfg), cfg.num_envs, cfg.seed)
+
+    return train_with_ppo("symbolic-ppo", cfg, build, config_path=config_path, resume=resume, console=console)
+
+
+@torch.no_grad()
+def evaluate_symbolic(policy: SymbolicPolicy, cfg: SymbolicPPOConfig, *, episodes: int, seed: int = 0,
+                      num_envs: int = 16) -> EvalResult:
+    """Success rate (99% Wilson CI), mean return and length over `episodes` seeded episodes, actions sampled.
+
+    The protocol of `llmrl.eval.glam_eval.evaluate_policy` on the symbolic observation: episode i
+    starts from seed 1e9 * seed + i, sampling draws from a generator seeded by `seed`. Episodes run
+    in waves of `num_envs`, so each forward pass batches several observations.
+    """
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    seeds = episode_seeds(seed, episodes)
+    generator = torch.Generator().manual_seed(seed)
+    envs = [make_symbolic_env(cfg) for _ in range(min(num_envs, episodes))]
+    policy.train(False)
+    returns: list[float] = []
+    lengths: list[int] = []
+    for wave in range(0, episodes, len(envs)):
+        wave_seeds = seeds[wave : wave + len(envs)]
+        obs = [env.reset(seed=s)[0] for env, s in zip(envs, wave_seeds, strict=False)]
+        totals, steps = [0.0] * len(obs), [0] * len(obs)
+        running = list(range(len(obs)))
+        while running:
+            actions = policy.act([obs[i] for i in running], generator)[0].tolist()
+            for i, action in zip(list(running), actions, strict=True):
+                obs[i], reward, terminated, truncated, _ = envs[i].step(action)
+                totals[i] += float(reward)
+                steps[i] += 1
+                if terminated or truncated:
+                    running.remove(i)
+        returns += totals
+        lengths += steps
+    for env in envs:
+        env.close()
+    # Success as the reference defines it: a positive return (minigrid rewards only success).
+    rate, low, high = success_rate_ci([r > 0 for r in returns], 0.99)
+    return EvalResult(cfg.env_id, None, episodes, rate, low, high, float(np.mean(returns)), float(np.mean(lengths)))
