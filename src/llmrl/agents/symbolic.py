@@ -85,8 +85,8 @@ class SymbolicPolicy(ActorCriticPolicy):
         self.register_buffer("offsets", torch.arange(3) * CELL_VALUES, persistent=False)
         self.convs = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in range(2))
         self.films = nn.ModuleList(FiLM(mission_hidden, channels) for _ in range(2))
-        self.actor = nn.Sequential(nn.Linear(49 * channels, 64), nn.Tanh(), nn.Linear(64, num_actions))
-        self.critic = nn.Sequential(nn.Linear(49 * channels, 64), nn.Tanh(), nn.Linear(64, 1))
+        self.actor = nn.Sequential(nn.Linear(49 * channels, 64), nn.ReLU(), nn.Linear(64, num_actions))
+        self.critic = nn.Sequential(nn.Linear(49 * channels, 64), nn.ReLU(), nn.Linear(64, 1))
         # A near-uniform initial policy (CleanRL's small actor init): PPO starts from pure exploration.
         nn.init.orthogonal_(self.actor[-1].weight, 0.01)
         nn.init.zeros_(self.actor[-1].bias)

@@ -208,7 +208,7 @@ def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides
         else:
             cfg = run.load_config(GlamConfig, overrides)
         policy = build_policy(cfg)
-        load_policy_checkpoint(policy, run)
+        load_policy_checkpoint(policy, run.path)
         return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
     if algo == "npae":
         from llmrl.train.npae import NPAEConfig, build_npae_policy

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The README comparison: every method on one BabyAI-Text task, 3 seeds each, the same frame budget,
+# then `llmrl compare` over all runs. Usage:
+#   benchmarks/compare_experiment.sh FRAMES [OUT_DIR] [SEEDS]
+# e.g. benchmarks/compare_experiment.sh 50000 runs/compare "0 1 2"
+# Methods: symbolic PPO, DRRN, NPAE (tiny body), BC (tiny llama, expert demos), GLAM with the tiny
+# model and GLAM with the embedded SmolLM2 (GLAM_SMOL_FRAMES, default FRAMES / 10: a CPU affords less).
+# Every run shares the cpu-tiny presets' task (GoTo, 5x5 room, one distractor); the run name is the
+# method, so the table and plot label rows by method.
+set -euo pipefail
+FRAMES=${1:?usage: $0 FRAMES [OUT_DIR] [SEEDS]}
+OUT=${2:-runs/compare-$(date +%Y%m%d-%H%M%S)}
+SEEDS=${3:-"0 1 2"}
+GLAM_SMOL_FRAMES=${GLAM_SMOL_FRAMES:-$((FRAMES / 10))}
+LLMRL=${LLMRL:-llmrl}
+TASK="env_id=BabyAIText-GoTo-v0 room_size=5 num_dists=1"
+mkdir -p "$OUT"
+
+train() {  # train ALGO PRESET NAME FRAMES_KEY=VALUE... (FRAMES_KEY: the config key of the budget)
+  local algo=$1 preset=$2 name=$3; shift 3
+  for seed in $SEEDS; do
+    echo "== $name seed $seed"
+    $LLMRL train "$algo" --config "$preset" $TASK "seed=$seed" "name=$name" "out_dir=$OUT" "$@"
+  done
+}
+
+train symbolic-ppo configs/symbolic-ppo/cpu-tiny.yaml symbolic-ppo "total_frames=$FRAMES"
+train drrn configs/drrn/cpu-tiny.yaml drrn "total_frames=$FRAMES"
+train npae configs/npae/cpu-tiny.yaml npae-tiny "total_frames=$FRAMES"
+train glam configs/glam/cpu-tiny.yaml glam-tiny "total_frames=$FRAMES"
+train glam configs/glam/cpu-tiny.yaml glam-smollm2 "total_frames=$GLAM_SMOL_FRAMES" model=smollm2-135m \
+  num_envs=4 num_steps=16 epochs=1 minibatch_size=16 lr=1e-5 normalize=sum
+# BC is offline: its frames are demonstration steps processed; 200 bot episodes x epochs.
+train bc configs/bc/cpu-tiny.yaml bc-tiny
+
+runs=$(find "$OUT" -mindepth 2 -maxdepth 2 -type d | sort)
+# shellcheck disable=SC2086
+$LLMRL compare $runs --budgets "$((FRAMES / 2)),$FRAMES" --out "$OUT/compare"
