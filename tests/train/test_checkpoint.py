@@ -150,3 +150,10 @@ def test_errors(tmp_path):
         load_checkpoint(path, modules={"value": model}, rng=False)
     with pytest.raises(CheckpointError, match="saved without RNG states"):
         load_checkpoint(path, modules={"m": model})
+
+
+def test_latest_checkpoint_accepts_a_run_dir_object(tmp_path):
+    run = RunDir.create(tmp_path, "test", "run")
+    assert latest_checkpoint(run) is None
+    save_checkpoint(run, 5, modules={"m": nn.Linear(2, 2)})
+    assert latest_checkpoint(run) == latest_checkpoint(run.path) == run.path / "checkpoints" / "step-0000000005"

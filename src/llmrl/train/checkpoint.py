@@ -191,9 +191,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def latest_checkpoint(run_dir: RunDir | str | Path) -> Path | None:
     """The newest complete checkpoint of a run (or of a `checkpoints/` folder), or None."""
-    root = Path(run_dir)
-    if isinstance(run_dir, RunDir) or (root / "checkpoints").is_dir():
-        root = _checkpoints_dir(run_dir)
+    # A RunDir is not path-like: take its checkpoints folder before any Path() conversion.
+    root = run_dir.checkpoints_dir if isinstance(run_dir, RunDir) else Path(run_dir)
+    if (root / "checkpoints").is_dir():
+        root = root / "checkpoints"
     pointer = root / _LATEST
     if pointer.is_file():
         candidate = root / pointer.read_text().strip()
