@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from llmrl.lm import load_lm, tiny_random_lm
+from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 
 PROMPTS = ["go to the red ball Action 2: ", "you see a blue key"]
 CANDIDATES = [["go forward", "pick up the red key"], ["turn left", "drop"]]
@@ -77,3 +77,17 @@ def test_tiny_tokenizer_is_offline_and_extendable():
     ids = lm.tokenizer("You see a DAX xolo zzz")["input_ids"]
     tokens = lm.tokenizer.convert_ids_to_tokens(ids)
     assert tokens == ["you", "see", "a", "dax", "xolo", "[UNK]"]
+
+
+def test_apply_lora_wraps_a_language_model_or_a_bare_model():
+    lm = tiny_random_lm("llama", seed=0)
+    adapted = apply_lora(lm, {"r": 2})
+    assert isinstance(adapted, LanguageModel) and adapted.has_adapters and adapted.name == lm.name
+    assert {n for n, p in adapted.model.named_parameters() if p.requires_grad} and all(
+        "lora_" in n for n, p in adapted.model.named_parameters() if p.requires_grad
+    )
+    with pytest.raises(ValueError, match="already has LoRA"):
+        apply_lora(adapted, {"r": 2})
+    assert hasattr(apply_lora(tiny_random_lm("gpt2").model, {"r": 2}), "peft_config")
+    with pytest.raises(TypeError, match="LanguageModel or a transformers model"):
+        apply_lora("tiny", {"r": 2})

@@ -2,7 +2,7 @@
 
 from llmrl.lm.embeddings import Embedder, load_embedder
 from llmrl.lm.generation_cache import GenerationCache
-from llmrl.lm.loading import load_lm
+from llmrl.lm.loading import apply_lora, load_lm
 from llmrl.lm.model import LanguageModel
 from llmrl.lm.openai_compat import LMServerError, OpenAICompatible
 from llmrl.lm.registry import EMBEDDED_MODELS
@@ -15,6 +15,7 @@ __all__ = [
     "LMServerError",
     "LanguageModel",
     "OpenAICompatible",
+    "apply_lora",
     "load_embedder",
     "load_lm",
     "tiny_random_lm",

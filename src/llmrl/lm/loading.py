@@ -65,7 +65,7 @@ def load_lm(
         peft = _require("peft")
         model = peft.PeftModel.from_pretrained(model, adapter, is_trainable=True)
     elif lora is not None:
-        model = _apply_lora(model, lora)
+        model = apply_lora(model, lora)
     return LanguageModel(model, tokenizer, name=name, device=device)
 
 
@@ -84,8 +84,23 @@ def _require(package: str, pip_name: str | None = None):
     return importlib.import_module(package)
 
 
-def _apply_lora(model: torch.nn.Module, lora: dict[str, Any] | Any) -> torch.nn.Module:
-    """Wrap `model` with fresh LoRA adapters (only they will require grad)."""
+def apply_lora(lm_or_model: LanguageModel | torch.nn.Module, lora: dict[str, Any] | Any) -> Any:
+    """Add fresh LoRA adapters (only they will require grad) to a `LanguageModel` or a transformers model.
+
+    `lora`: a dict of peft `LoraConfig` fields (defaults r=16, alpha=32, dropout 0, peft's
+    target modules for the family) or a `LoraConfig`. Returns the same kind as given: a new
+    `LanguageModel` (same tokenizer, name and device) or the peft-wrapped model.
+    """
+    if isinstance(lm_or_model, LanguageModel):
+        if lm_or_model.has_adapters:
+            raise ValueError(f"{lm_or_model!r} already has LoRA adapters")
+        model = apply_lora(lm_or_model.model, lora)
+        return LanguageModel(model, lm_or_model.tokenizer, name=lm_or_model.name, device=lm_or_model.device)
+    if not isinstance(lm_or_model, torch.nn.Module) or not hasattr(lm_or_model, "config"):
+        raise TypeError(
+            f"apply_lora takes an llmrl LanguageModel or a transformers model, got {type(lm_or_model).__name__}"
+        )
+    model = lm_or_model
     peft = _require("peft")
     if isinstance(lora, dict):
         fields = {**LORA_DEFAULTS, **lora}

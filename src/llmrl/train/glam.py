@@ -22,7 +22,7 @@ from rich.console import Console
 from llmrl.agents.llm_policy import LLMPolicy
 from llmrl.agents.prompt import ChatTemplate, GlamTemplate, PromptObservation, PromptTemplate
 from llmrl.envs.babyai_text import GLAM_IDS, VARIANTS, make, variant_action_names, variant_prompt_headers
-from llmrl.lm import LanguageModel, load_lm, tiny_random_lm
+from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 from llmrl.lm.tiny import FAMILIES
 from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from llmrl.train.guard import check_finite
@@ -124,16 +124,11 @@ def resolve_device(device: str) -> str:
 def build_lm(cfg: GlamConfig) -> LanguageModel:
     """The language model of `cfg`: tiny random (seeded by cfg.seed), embedded, HF id or path; LoRA if asked."""
     device = resolve_device(cfg.device)
+    lora = {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha} if cfg.lora else None
     if cfg.model.startswith(TINY_PREFIX):
         lm = tiny_random_lm(cfg.model[len(TINY_PREFIX):], seed=cfg.seed, hidden_size=cfg.tiny_hidden_size,
                             num_layers=cfg.tiny_layers, device=device)
-        if cfg.lora:
-            from llmrl.lm.loading import _apply_lora
-
-            lm = LanguageModel(_apply_lora(lm.model, {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha}),
-                               lm.tokenizer, name=lm.name, device=device)
-        return lm
-    lora = {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha} if cfg.lora else None
+        return apply_lora(lm, lora) if lora else lm
     return load_lm(cfg.model, device=device, dtype=cfg.dtype, lora=lora)
 
 
