@@ -11,6 +11,7 @@ def main() -> None:
     from llmrl.cli import babyai_commands  # noqa: F401
     from llmrl.cli import run_commands  # noqa: F401
     from llmrl.cli import crafter_commands  # noqa: F401
+    from llmrl.cli import ellm_commands  # noqa: F401
     from llmrl.cli import glam_commands  # noqa: F401
 
     app()

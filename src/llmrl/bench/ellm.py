@@ -1,0 +1,100 @@
+"""`llmrl bench ellm`: environment steps per second of the whole ELLM loop, cold and warm.
+
+One step of the loop is everything training does per env step: Crafter, the captions, the
+goal suggestions (LLM), the similarity reward (sentence embeddings), the replay and a DQN
+update (batch 64) every 4 steps. The same seeded steps are played twice: first with empty
+LLM and embedding caches (cold), then again with the caches the first pass filled (warm),
+as a long run is after its first few thousand steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from llmrl.algos.dqn import DQNConfig
+from llmrl.intrinsic.base import Embedder, GoalSuggester
+from llmrl.train.ellm import make_loop
+from llmrl.train.ellm_components import build_suggester
+from llmrl.train.ellm_config import CrafterEnvConfig, EllmConfig, SuggesterConfig
+
+
+def bench_config(intrinsic: str, num_envs: int, seed: int, cache_path: Path, model: str) -> EllmConfig:
+    """The training settings the bench times: the paper's DQN, updating from the 256th frame."""
+    return EllmConfig(
+        seed=seed, total_frames=10**9, intrinsic=intrinsic, env=CrafterEnvConfig(num_envs=num_envs),
+        dqn=DQNConfig(learning_starts=256), suggester=SuggesterConfig(model=model, cache_path=str(cache_path)),
+    )
+
+
+def _timed_pass(cfg: EllmConfig, steps: int, embedder: Embedder, suggester: GoalSuggester | None) -> dict[str, Any]:
+    loop = make_loop(cfg, embedder=embedder, suggester=suggester)
+    # Fill the replay up to learning_starts before timing, so every timed pass includes updates.
+    while loop.frames < cfg.dqn.learning_starts:
+        loop.step()
+    start_frames, start_updates = loop.frames, loop.updates
+    before = loop.intrinsic.stats()
+    start = time.perf_counter()
+    while loop.frames - start_frames < steps:
+        loop.step()
+    elapsed = time.perf_counter() - start
+    after = loop.intrinsic.stats()
+    frames = loop.frames - start_frames
+    calls = after.get("suggester/llm_calls", 0.0) - before.get("suggester/llm_calls", 0.0)
+    prompts = after.get("suggester/llm_prompts", 0.0) - before.get("suggester/llm_prompts", 0.0)
+    return {
+        "steps": frames, "seconds": elapsed, "steps_per_s": frames / elapsed,
+        "dqn_updates": loop.updates - start_updates,
+        "llm_calls_per_1k_steps": 1000 * calls / frames, "llm_prompts_per_1k_steps": 1000 * prompts / frames,
+    }
+
+
+def bench_ellm(
+    steps: int = 2000,
+    *,
+    intrinsic: str = "ellm",
+    model: str = "smollm2-135m",
+    num_envs: int = 4,
+    seed: int = 0,
+    threads: int = 2,
+    embedder: Embedder | None = None,
+    suggester: GoalSuggester | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Time `steps` env steps of the ELLM loop with cold caches, then the same steps warm.
+
+    Returns (rows, summary); summary keys: steps_per_s_warm, steps_per_s_cold,
+    llm_calls_per_1k_steps (cold pass: batched LLM calls per 1000 env steps).
+    """
+    if steps < 1 or num_envs < 1 or threads < 1:
+        raise ValueError(f"steps, num_envs and threads must be >= 1, got {steps}, {num_envs}, {threads}")
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
+        cfg = bench_config(intrinsic, num_envs, seed, Path(tmp) / "goals.sqlite", model)
+        if embedder is None:
+            from llmrl.lm.embeddings import load_embedder
+
+            progress("loading the sentence embedder")
+            embedder = load_embedder(cfg.embedder)  # no persistent cache: the cold pass starts empty
+        if suggester is None and intrinsic in ("ellm", "ellm-nofilter"):
+            progress(f"loading the goal suggester ({cfg.suggester.form}, {model})")
+            suggester = build_suggester(cfg.suggester, cfg.device)
+        rows = []
+        for label in ("cold", "warm"):
+            progress(f"{label} pass: {steps} steps")
+            rows.append({"cache": label, **_timed_pass(cfg, steps, embedder, suggester)})
+    cold, warm = rows
+    summary = {
+        "steps_per_s_warm": warm["steps_per_s"], "steps_per_s_cold": cold["steps_per_s"],
+        "llm_calls_per_1k_steps": cold["llm_calls_per_1k_steps"],
+        "llm_prompts_per_1k_steps": cold["llm_prompts_per_1k_steps"],
+        "intrinsic": intrinsic, "num_envs": num_envs, "threads": threads,
+        "dqn": {k: v for k, v in dataclasses.asdict(cfg.dqn).items() if k in ("batch_size", "train_every")},
+    }
+    return rows, summary

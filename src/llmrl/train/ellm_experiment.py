@@ -1,0 +1,130 @@
+"""The issue's CPU experiment: seeds x methods of ELLM pretraining, then a README table and a plot.
+
+    python -m llmrl.train.ellm_experiment run --frames 200000 --root runs/ellm-experiment
+    python -m llmrl.train.ellm_experiment summarize --root runs/ellm-experiment
+
+`run` trains every (method, seed) with `llmrl train ellm` in subprocesses (`--jobs` at a
+time, one torch thread each), skipping pairs already finished and resuming interrupted ones,
+then summarizes. `summarize` prints a Markdown table of the last logged achievements per
+episode and Crafter score (mean +- std over seeds, with the frames each run reached) and
+plots achievements per episode against frames (`<root>/achievements_per_episode.png`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from llmrl.eval.plots import plot_learning_curves
+from llmrl.train.checkpoint import latest_checkpoint
+
+METHODS = ("ellm", "oracle", "novelty", "rnd", "none")
+CONFIG = Path("configs/ellm/cpu-experiment.yaml")
+
+
+def run_dir_of(root: Path, method: str, seed: int) -> Path | None:
+    """The run directory of (method, seed) under `root`, if one was started."""
+    found = sorted((root / "ellm").glob(f"{method}-seed{seed}-*"))
+    return found[-1] if found else None
+
+
+def last_row(run: Path) -> dict[str, str]:
+    """The last metrics row of a run ({} before its first row)."""
+    path = run / "metrics.csv"
+    if not path.is_file():
+        return {}
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    return rows[-1] if rows else {}
+
+
+def command(method: str, seed: int, frames: int, root: Path, config: Path) -> list[str]:
+    """The `llmrl train ellm` command line of one (method, seed), resuming a started run."""
+    base = [sys.executable, "-m", "llmrl", "train", "ellm"]
+    started = run_dir_of(root, method, seed)
+    settings = [f"total_frames={frames}", "torch_threads=1"]
+    if started is not None and latest_checkpoint(started) is not None:
+        return [*base, "--resume", str(started), *settings]
+    return [*base, "--config", str(config), "--intrinsic", method, "--root", str(root),
+            "--name", f"{method}-seed{seed}", f"seed={seed}", *settings]
+
+
+def run_all(methods: list[str], seeds: int, frames: int, root: Path, config: Path, jobs: int) -> None:
+    """Train every (method, seed) not yet at `frames`, `jobs` processes at a time; logs in <root>/logs/."""
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    todo = []
+    for method in methods:
+        for seed in range(seeds):
+            started = run_dir_of(root, method, seed)
+            if started is None or int(last_row(started).get("frames") or 0) < frames:
+                todo.append((method, seed))
+    running: list[subprocess.Popen] = []
+    for method, seed in todo:
+        while len(running) >= jobs:
+            running[0].wait()
+            running = [p for p in running if p.poll() is None]
+        log = (root / "logs" / f"{method}-seed{seed}.log").open("a")
+        running.append(subprocess.Popen(command(method, seed, frames, root, config), stdout=log, stderr=log))
+    for process in running:
+        process.wait()
+
+
+def summarize(root: Path) -> str:
+    """Markdown table (one row per method) and the learning-curve plot of the runs under `root`."""
+    runs = sorted(p for p in (root / "ellm").glob("*-seed*-*") if (p / "metrics.csv").is_file())
+    if not runs:
+        raise FileNotFoundError(f"no ELLM runs with metrics under {root / 'ellm'}")
+    by_method: dict[str, list[dict[str, str]]] = {}
+    for run in runs:
+        method = yaml.safe_load((run / "config.yaml").read_text())["intrinsic"]
+        by_method.setdefault(method, []).append(last_row(run))
+    lines = ["| method | seeds | frames reached | achievements / episode | Crafter score |", "|---|---|---|---|---|"]
+    for method in sorted(by_method, key=lambda m: METHODS.index(m) if m in METHODS else len(METHODS)):
+        rows = by_method[method]
+        frames = [int(r["frames"]) for r in rows]
+        reached = f"{min(frames):,}" if min(frames) == max(frames) else f"{min(frames):,}-{max(frames):,}"
+        lines.append(f"| {method} | {len(rows)} | {reached} | {_mean_std(rows, 'achievements_per_episode')} "
+                     f"| {_mean_std(rows, 'crafter_score')} |")
+    plot = plot_learning_curves(runs, root / "achievements_per_episode.png", x="frames",
+                                y="achievements_per_episode", group_by="intrinsic")
+    return "\n".join(lines) + f"\n\nPlot: {plot}"
+
+
+def _mean_std(rows: list[dict[str, str]], key: str) -> str:
+    values = [float(r[key]) for r in rows if r.get(key) not in (None, "")]
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return "n/a"
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.2f} ± {spread:.2f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line of the experiment (see the module doc)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=("run", "summarize"))
+    parser.add_argument("--root", type=Path, default=Path("runs/ellm-experiment"))
+    parser.add_argument("--frames", type=int, default=200_000, help="frames per run")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one core each)")
+    args = parser.parse_args(argv)
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or args.frames < 1 or args.seeds < 1 or args.jobs < 1:
+        parser.error(f"need methods among {METHODS} (unknown: {unknown}), frames, seeds and jobs >= 1")
+    if args.action == "run":
+        run_all(methods, args.seeds, args.frames, args.root, args.config, args.jobs)
+    print(summarize(args.root))
+
+
+if __name__ == "__main__":
+    main()
