@@ -18,6 +18,7 @@ import math
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -67,8 +68,8 @@ def run_all(methods: list[str], seeds: int, frames: int, root: Path, config: Pat
                 todo.append((method, seed))
     running: list[subprocess.Popen] = []
     for method, seed in todo:
-        while len(running) >= jobs:
-            running[0].wait()
+        while len(running) >= jobs:  # wait for any run to end, not the oldest
+            time.sleep(1.0)
             running = [p for p in running if p.poll() is None]
         log = (root / "logs" / f"{method}-seed{seed}.log").open("a")
         running.append(subprocess.Popen(command(method, seed, frames, root, config), stdout=log, stderr=log))
