@@ -1,0 +1,116 @@
+"""One rank of the distributed tests, started by `distributed_launch.launch` with torchrun's variables.
+
+    python distributed_worker.py update OUT   # one PPO update of a small policy through DDP
+    python distributed_worker.py die OUT      # rank 1 exits at once; rank 0 must fail, not hang
+    python distributed_worker.py stuck OUT    # rank 1 stays alive but silent; rank 0 must time out
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from torch import Tensor, nn
+
+from llmrl.algos.ppo import PPOBatch, categorical_logp_entropy, ppo_update
+from llmrl.train.distributed import DataParallelPolicy, init_distributed, rank_errors, shard_size, shutdown
+
+GLOBAL_BATCH = 24
+OBS_DIM, ACTIONS = 5, 3
+SETTINGS = {"clip_coef": 0.2, "value_clip_coef": 0.2, "ent_coef": 0.01, "vf_coef": 0.5,
+            "max_grad_norm": 0.05, "normalize_advantages": False}  # a small norm: clipping is active
+EPOCHS, GLOBAL_MINIBATCH, ORDER_SEED = 2, 12, 1234
+
+
+class TinyPolicy(nn.Module):
+    """Categorical policy + value on vector observations; `forward` is `evaluate`, as in LLMPolicy."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.body = nn.Sequential(nn.Linear(OBS_DIM, 16), nn.Tanh())
+        self.logits = nn.Linear(16, ACTIONS)
+        self.critic = nn.Linear(16, 1)
+
+    def evaluate(self, obs: Sequence[Tensor], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        hidden = self.body(torch.stack(list(obs)))
+        logp, entropy = categorical_logp_entropy(self.logits(hidden), actions)
+        return logp, entropy, self.critic(hidden).squeeze(-1)
+
+    forward = evaluate
+
+    @torch.no_grad()
+    def act(self, obs: Sequence[Tensor], generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+        hidden = self.body(torch.stack(list(obs)))
+        actions = torch.multinomial(torch.softmax(self.logits(hidden), -1), 1, generator=generator).squeeze(-1)
+        logp, _ = categorical_logp_entropy(self.logits(hidden), actions)
+        return actions, logp, self.critic(hidden).squeeze(-1)
+
+    @torch.no_grad()
+    def value(self, obs: Sequence[Tensor]) -> Tensor:
+        return self.critic(self.body(torch.stack(list(obs)))).squeeze(-1)
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return list(self.parameters())
+
+
+def global_batch() -> tuple[Tensor, Tensor, PPOBatch]:
+    """The concatenated batch of all ranks: observations, actions and PPO targets."""
+    g = torch.Generator().manual_seed(7)
+    obs = torch.randn(GLOBAL_BATCH, OBS_DIM, generator=g)
+    actions = torch.randint(0, ACTIONS, (GLOBAL_BATCH,), generator=g)
+    with torch.no_grad():
+        old_logp, _, old_values = TinyPolicy(0).evaluate(obs, actions)
+    advantages = torch.randn(GLOBAL_BATCH, generator=g)
+    return obs, actions, PPOBatch(old_logp, old_values, advantages, old_values + advantages)
+
+
+def update(out: Path) -> None:
+    world = init_distributed("cpu", timeout_s=30)
+    with rank_errors(world):
+        # Different initial weights per rank: DDP must broadcast rank 0's before the first step.
+        policy = TinyPolicy(seed=world.rank)
+        obs, actions, batch = global_batch()
+        b = shard_size(GLOBAL_BATCH, world, "batch")
+        m = shard_size(GLOBAL_MINIBATCH, world, "minibatch_size")
+        rows = slice(world.rank * b, (world.rank + 1) * b)
+        obs, actions = obs[rows], actions[rows]
+        local = PPOBatch(*(getattr(batch, f)[rows] for f in ("old_logp", "old_values", "advantages", "returns")))
+        dp = DataParallelPolicy(policy, world, batch_size=b, minibatch_size=m)
+        optimizer = torch.optim.Adam(dp.trainable_parameters(), lr=1e-2)
+        first_order = torch.randperm(b, generator=torch.Generator().manual_seed(ORDER_SEED))
+        ppo_update(lambda idx: dp.evaluate([obs[j] for j in idx.tolist()], actions[idx]), local, optimizer,
+                   dp.trainable_parameters(), epochs=EPOCHS, minibatch_size=m, grad_accum_steps=2,
+                   generator=torch.Generator().manual_seed(ORDER_SEED), **SETTINGS)
+        tensors = {k: v.detach().contiguous() for k, v in policy.state_dict().items()}
+        save_file({**tensors, "first_order": first_order}, str(out / f"rank{world.rank}.safetensors"))
+    shutdown(world)
+
+
+def lost_peer(out: Path, stuck: bool) -> None:
+    """Rank 1 exits (or, if `stuck`, idles until rank 0 gave up); rank 0 all-reduces and reports."""
+    world = init_distributed("cpu", timeout_s=3)
+    if world.rank == 1:
+        deadline = time.monotonic() + 60
+        while stuck and not (out / "error.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        sys.exit(3)
+    try:
+        with rank_errors(world):
+            total = torch.ones(1)
+            torch.distributed.all_reduce(total)
+    except Exception as error:  # report the message the user would see, then fail
+        (out / "error.txt").write_text(f"{type(error).__name__}: {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    mode, out_dir = sys.argv[1], Path(sys.argv[2])
+    if mode == "update":
+        update(out_dir)
+    else:
+        lost_peer(out_dir, stuck=mode == "stuck")
