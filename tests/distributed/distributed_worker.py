@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -17,7 +20,9 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from llmrl.algos.ppo import PPOBatch, categorical_logp_entropy, ppo_update
-from llmrl.train.distributed import DataParallelPolicy, init_distributed, rank_errors, shard_size, shutdown
+from llmrl.train.distributed import (
+    DataParallelPolicy, all_gather_json, init_distributed, rank_errors, reduce_metrics, shard_size, shutdown,
+)
 
 GLOBAL_BATCH = 24
 OBS_DIM, ACTIONS = 5, 3
@@ -88,6 +93,13 @@ def update(out: Path) -> None:
                    generator=torch.Generator().manual_seed(ORDER_SEED), **SETTINGS)
         tensors = {k: v.detach().contiguous() for k, v in policy.state_dict().items()}
         save_file({**tensors, "first_order": first_order}, str(out / f"rank{world.rank}.safetensors"))
+        # Rank 0 ends no episode (NaN means): the global means must come from rank 1 alone.
+        local = {"update": 3.0, "frames": 8.0, "fps": 2.0, "episodes": float(2 * world.rank),
+                 "success_rate": 1.0 if world.rank else math.nan, "return": 0.5 if world.rank else math.nan,
+                 "policy_loss": float(world.rank)}
+        shards = all_gather_json({"rank": world.rank, "text": "é" * (world.rank + 1)}, world)
+        (out / f"collectives{world.rank}.json").write_text(
+            json.dumps({"metrics": reduce_metrics(local, world), "gathered": shards}))
     shutdown(world)
 
 
@@ -105,7 +117,7 @@ def lost_peer(out: Path, stuck: bool) -> None:
             torch.distributed.all_reduce(total)
     except Exception as error:  # report the message the user would see, then fail
         (out / "error.txt").write_text(f"{type(error).__name__}: {error}")
-        sys.exit(1)
+        os._exit(1)  # as the CLI does: skip the teardown of a process group whose peer is gone
 
 
 if __name__ == "__main__":

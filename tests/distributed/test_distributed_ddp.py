@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from distributed_launch import launch
@@ -47,6 +49,11 @@ def test_ddp_update_is_identical_on_ranks_and_equals_the_single_process_update(t
     assert torch.equal(ranks[0].pop("first_order"), ranks[1].pop("first_order"))
     for name in ranks[0]:
         assert torch.equal(ranks[0][name], ranks[1][name]), f"{name} differs between ranks"
+    for rank in range(WORLD):
+        collectives = json.loads((tmp_path / f"collectives{rank}.json").read_text())
+        assert collectives["gathered"] == [{"rank": 0, "text": "é"}, {"rank": 1, "text": "éé"}]
+        assert collectives["metrics"] == {"update": 3.0, "frames": 16.0, "fps": 4.0, "episodes": 2.0,
+                                          "success_rate": 1.0, "return": 0.5, "policy_loss": 0.5}
     reference = reference_update()
     initial = TinyPolicy(seed=0).state_dict()
     for name, value in reference.items():
