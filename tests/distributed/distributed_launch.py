@@ -7,20 +7,14 @@ survivors as soon as one rank fails, which is what the dead-rank test must not r
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from llmrl.train.distributed import free_loopback_port
+
 WORKER = Path(__file__).with_name("distributed_worker.py")
 WALL_LIMIT_S = 90  # a hang guard, not a speed target: a hung rank fails the test instead of the suite
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rank_env(rank: int, world_size: int, port: int) -> dict[str, str]:
@@ -30,10 +24,15 @@ def rank_env(rank: int, world_size: int, port: int) -> dict[str, str]:
             "OMP_NUM_THREADS": "1"}
 
 
-def launch(args: list[str], world_size: int = 2) -> list[subprocess.CompletedProcess]:
-    """Run `python distributed_worker.py *args` as `world_size` ranks; return each rank's result."""
-    port = free_port()
-    procs = [subprocess.Popen([sys.executable, str(WORKER), *args], env=rank_env(r, world_size, port),
+def worker(*args: str) -> list[str]:
+    """The command of one rank of `distributed_worker.py`."""
+    return [sys.executable, str(WORKER), *args]
+
+
+def launch(command: list[str], world_size: int = 2) -> list[subprocess.CompletedProcess]:
+    """Run `command` as `world_size` ranks on 127.0.0.1; return each rank's result, in rank order."""
+    port = free_loopback_port()
+    procs = [subprocess.Popen(command, env=rank_env(r, world_size, port),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for r in range(world_size)]
     results = []

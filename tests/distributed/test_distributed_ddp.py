@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from distributed_launch import launch
+from distributed_launch import launch, worker
 from distributed_worker import (
     EPOCHS, GLOBAL_BATCH, GLOBAL_MINIBATCH, ORDER_SEED, SETTINGS, TinyPolicy, global_batch,
 )
@@ -41,7 +41,7 @@ def reference_update() -> dict[str, torch.Tensor]:
 
 
 def test_ddp_update_is_identical_on_ranks_and_equals_the_single_process_update(tmp_path):
-    results = launch(["update", str(tmp_path)], WORLD)
+    results = launch(worker("update", str(tmp_path)), WORLD)
     for rank, result in enumerate(results):
         assert result.returncode == 0, f"rank {rank} failed:\n{result.stderr[-3000:]}"
     ranks = [load_file(str(tmp_path / f"rank{r}.safetensors")) for r in range(WORLD)]
@@ -64,7 +64,7 @@ def test_ddp_update_is_identical_on_ranks_and_equals_the_single_process_update(t
 @pytest.mark.parametrize("mode", ["die", "stuck"])
 def test_a_lost_rank_stops_the_job_with_a_clear_message(tmp_path, mode):
     # "die": the peer's connection closes; "stuck": it stays silent and the 3 s timeout fires.
-    survivor, lost = launch([mode, str(tmp_path)], WORLD)
+    survivor, lost = launch(worker(mode, str(tmp_path)), WORLD)
     assert lost.returncode == 3
     assert survivor.returncode == 1, survivor.stderr[-3000:]
     message = (tmp_path / "error.txt").read_text()

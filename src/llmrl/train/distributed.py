@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -192,6 +193,19 @@ def check_same_on_all_ranks(value: str, world: World, what: str) -> None:
     differing = [r for r, v in enumerate(values) if v != values[0]]
     if differing:
         raise DistributedError(f"ranks {differing} have a different {what} than rank 0: launch every rank alike")
+
+
+def barrier(world: World) -> None:
+    """Wait until every rank gets here (a no-op for a single process)."""
+    if world.is_distributed:
+        dist.barrier(device_ids=[world.device.index] if world.device.type == "cuda" else None)
+
+
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 right now: a rendezvous port for ranks started on this machine."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------- collectives on JSON
