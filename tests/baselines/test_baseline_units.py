@@ -47,6 +47,10 @@ def test_drrn_scores_every_action_text_and_accepts_renamed_actions():
     assert 0 <= int(actions[0]) < 3 and float(logp[0]) <= 0
     greedy, greedy_logp, _ = net.act(["go to the red ball"], None, temperature=0)
     assert float(greedy_logp[0]) == 0.0
+    net.temperature = 0  # what an evaluator (which passes no temperature) samples at
+    assert torch.equal(net.act(["go to the red ball"], None)[0], greedy)
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        net.temperature = -1
     with pytest.raises(ValueError, match="at least two"):
         net.action_names = ("only one",)
 
@@ -73,6 +77,13 @@ def test_npae_body_is_random_and_heads_give_one_logit_per_action():
     policy = NPAEPolicy(fresh, ACTIONS, inner=16)
     logits, values = policy(["Goal of the agent: go to the red ball \n Action 0: "] * 2)
     assert logits.shape == (2, 6) and values.shape == (2,)
+    # The batched, right-padded, deduplicated body pass reads the hidden state GLAM's scorer reads.
+    prompts = ["Goal of the agent: go to the red ball \n Action 0: ", "Goal: go \n Action 0: ",
+               "Goal of the agent: go to the red ball \n Action 0: "]
+    _, scorer_hidden = fresh.score(prompts, [["go"]] * 3, return_hidden=True)
+    with torch.no_grad():
+        torch.testing.assert_close(policy.prompt_hidden(prompts), scorer_hidden)
+        torch.testing.assert_close(policy(prompts)[0][0], policy(prompts[:1])[0][0])
     logp, entropy, _ = policy.evaluate(["go to the red ball"], torch.tensor([2]))
     logp.sum().backward()
     assert policy.body.get_input_embeddings().weight.grad is not None  # the body is trained too
@@ -84,6 +95,7 @@ def test_npae_body_is_random_and_heads_give_one_logit_per_action():
         (SymbolicPPOConfig, "num_envs=0", "num_envs must be >= 1"),
         (SymbolicPPOConfig, "env_id=CartPole-v1", "env_id must be one of"),
         (DRRNConfig, "gamma=1.5", "gamma"),
+        (DRRNConfig, "eval_temperature=-0.1", "eval_temperature"),
         (NPAEConfig, "lora=true", "lora must be false"),
         (BCConfig, "source=demos.txt", "source must be 'expert' or a .jsonl"),
     ],

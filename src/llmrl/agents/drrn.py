@@ -83,8 +83,10 @@ class DRRN(nn.Module):
     replay update is the shared (double) DQN one.
     """
 
-    def __init__(self, action_names: Sequence[str], *, hidden: int = 128, max_words: int = 128) -> None:
+    def __init__(self, action_names: Sequence[str], *, hidden: int = 128, max_words: int = 128,
+                 temperature: float = 1.0) -> None:
         super().__init__()
+        self.temperature = temperature  # of `act` when the caller gives none (the evaluators give none)
         self.tokenizer = WordTokenizer(max_words)
         vocab, pad = self.tokenizer.vocab_size, self.tokenizer.pad_id
         self.state_encoder = GRUTextEncoder(vocab, hidden, pad_id=pad)
@@ -119,13 +121,25 @@ class DRRN(nn.Module):
         pairs = torch.cat([h_s[:, None].expand(batch, actions, -1), h_a[None].expand(batch, actions, -1)], -1)
         return self.q_head(pairs).squeeze(-1)
 
+    @property
+    def temperature(self) -> float:
+        return self._temperature
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        if value < 0:
+            raise ValueError(f"temperature must be >= 0 (0 is greedy), got {value}")
+        self._temperature = float(value)
+
     @torch.no_grad()
     def act(self, texts: Sequence[str], generator: torch.Generator | None = None,
-            temperature: float = 1.0) -> tuple[Tensor, Tensor, Tensor]:
-        """Softmax exploration a ~ softmax(Q(s, .) / temperature) (0: greedy); (actions, log-probs, max Q), [B] on CPU.
+            temperature: float | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """a ~ softmax(Q(s, .) / temperature) (0: greedy; None: self.temperature); (actions, log-probs, max Q), [B] on CPU.
 
-        The signature is the rollout policies' `act`, so the shared evaluators run a DRRN too.
+        The signature is the rollout policies' `act`, so the shared evaluators run a DRRN too,
+        at `self.temperature`.
         """
+        temperature = self.temperature if temperature is None else temperature
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
         device = self.action_ids.device

@@ -76,7 +76,11 @@ class DRRNConfig:
     train_every: int = 1  # vectorized steps between updates
     updates_per_train: int = 1
     target_update_every: int = 1_000  # frames
-    temperature: float = 1.0  # softmax exploration
+    temperature: float = 1.0  # softmax exploration while training
+    # Evaluation samples softmax(Q / eval_temperature) (0: greedy). Q is in units of the scaled
+    # reward (x20), so at temperature 1 a trained DRRN still takes near-uniform actions where the
+    # Q-values of its actions differ by less than a unit; a low temperature evaluates what it learned.
+    eval_temperature: float = 1.0
     reward_scale: float = 20.0
     huber_delta: float = 1.0
     max_grad_norm: float | None = 10.0
@@ -98,9 +102,11 @@ class DRRNConfig:
         check_env_id(self.env_id)
         if self.variant is not None and self.variant not in VARIANTS:
             raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
-        if not 0 <= self.gamma <= 1 or self.lr <= 0 or self.temperature < 0 or self.reward_scale <= 0:
-            raise ValueError("need 0 <= gamma <= 1, lr > 0, temperature >= 0 and reward_scale > 0, got "
-                             f"gamma={self.gamma}, lr={self.lr}, temperature={self.temperature}, "
+        if (not 0 <= self.gamma <= 1 or self.lr <= 0 or min(self.temperature, self.eval_temperature) < 0
+                or self.reward_scale <= 0):
+            raise ValueError("need 0 <= gamma <= 1, lr > 0, temperature and eval_temperature >= 0 and "
+                             f"reward_scale > 0, got gamma={self.gamma}, lr={self.lr}, "
+                             f"temperature={self.temperature}, eval_temperature={self.eval_temperature}, "
                              f"reward_scale={self.reward_scale}")
 
     def glam(self) -> GlamConfig:
@@ -120,10 +126,11 @@ def make_drrn_env(cfg: DRRNConfig) -> PromptObservation:
 
 
 def build_drrn(cfg: DRRNConfig) -> DRRN:
-    """The DRRN network of `cfg`, initialized from cfg.seed."""
+    """The DRRN network of `cfg`, initialized from cfg.seed; its `act` samples at cfg.eval_temperature."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        net = DRRN(variant_action_names(cfg.variant), hidden=cfg.hidden, max_words=cfg.max_words)
+        net = DRRN(variant_action_names(cfg.variant), hidden=cfg.hidden, max_words=cfg.max_words,
+                   temperature=cfg.eval_temperature)
     return net.to(resolve_device(cfg.device))
 
 
