@@ -88,3 +88,26 @@ def test_dqn_update_veto_skips_the_step():
                        batch_size=4, max_grad_norm=None, before_step=lambda norm: False)
     assert stats["skipped"] == 1.0 and stats["grad_norm"] > 0
     assert all(torch.equal(a, b) for a, b in zip(before, online.parameters(), strict=True))
+
+
+def test_bf16_precision_fits_like_fp32_and_is_validated():
+    # bf16 autocast only changes the matmul operands: the one-step problem is fitted as in fp32.
+    torch.manual_seed(0)
+    online, target = TinyQ(), TinyQ()
+    copy_params(target, online)
+    replay = NStepReplayBuffer(64, {"x": ((3,), np.float32)}, n_step=1, gamma=0.99, num_envs=2)
+    state = {"x": np.ones((2, 3), np.float32)}
+    for _ in range(32):
+        replay.add(state, np.array([0, 1]), np.array([1.0, 0.0]), state, np.array([True, True]), np.array([False, False]))
+    optimizer = torch.optim.Adam(online.parameters(), lr=0.05)
+    rng = np.random.default_rng(0)
+    dtype = DQNConfig(precision="bf16").compute_dtype
+    assert dtype == torch.bfloat16 and DQNConfig().compute_dtype is None
+    for _ in range(150):
+        stats = dqn_update(online, target, replay, optimizer, rng, batch_size=16, max_grad_norm=10.0, compute_dtype=dtype)
+    assert online.linear.weight.dtype == torch.float32  # master weights stay fp32
+    q = online.q_values({"x": torch.ones(1, 3)})[0]
+    torch.testing.assert_close(q, torch.tensor([1.0, 0.0]), atol=0.05, rtol=0)
+    assert stats["loss"] < 0.01
+    with pytest.raises(ValueError, match="precision"):
+        DQNConfig(precision="fp16")

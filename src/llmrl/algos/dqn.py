@@ -11,11 +11,18 @@ Target of an n-step transition (s, a, R^(n), s', discount = gamma^k, done) from 
     L   = Huber(Q_online(s, a) - y)
 
 Selecting and evaluating with different nets is what removes max-operator overestimation.
+
+``precision="bf16"`` runs the three forward passes (and so their backward) under bfloat16
+autocast: weights, Adam state, the target y and the Huber loss stay float32, only the
+matrix multiplies read bf16 operands (accumulated in fp32). On a CPU with AVX512-BF16 this
+made the ELLM update 1.3-1.4x faster (docs in ``llmrl.bench.ellm``); on CPUs without bf16
+units it is slower, hence fp32 by default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +33,9 @@ from torch import Tensor, nn
 
 from llmrl.algos.optim import BeforeStep, check_max_grad_norm, clip_and_step
 from llmrl.algos.replay import NStepReplayBuffer
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+"""Accepted ``DQNConfig.precision`` values -> the autocast dtype of the update's forward passes."""
 
 
 class QNetwork(Protocol):
@@ -54,6 +64,8 @@ class DQNConfig:
     huber_delta: float = 1.0
     # Not in the reference: a loose safety clip (SB3's DQN default) against rare spikes.
     max_grad_norm: float | None = 10.0
+    # Not in the reference: "bf16" autocasts the update's matmuls (module doc); "fp32" is exact.
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         positive = ("lr", "batch_size", "n_step", "train_every", "target_update_every", "epsilon_decay_steps",
@@ -67,6 +79,13 @@ class DQNConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"DQNConfig.{name} must lie in [0, 1], got {getattr(self, name)}")
         check_max_grad_norm(self.max_grad_norm)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"DQNConfig.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+    @property
+    def compute_dtype(self) -> torch.dtype | None:
+        """The autocast dtype of ``precision`` (None: plain fp32)."""
+        return PRECISIONS[self.precision]
 
 
 def linear_epsilon(step: int, start: float = 1.0, end: float = 0.01, duration: int = 1_000_000) -> float:
@@ -106,16 +125,24 @@ def copy_params(target: nn.Module, online: nn.Module) -> None:
 
 
 def dqn_loss(
-    online: QNetwork, target: QNetwork, batch: Mapping, huber_delta: float = 1.0
+    online: QNetwork,
+    target: QNetwork,
+    batch: Mapping,
+    huber_delta: float = 1.0,
+    compute_dtype: torch.dtype | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """Huber TD loss of a replay batch (``NStepReplayBuffer.sample`` layout) and its statistics."""
-    q = online.q_values(batch["obs"])
-    q_taken = q.gather(-1, batch["action"].long().unsqueeze(-1)).squeeze(-1)
-    with torch.no_grad():  # the target is a fixed regression label
-        y = double_dqn_target(
-            online.q_values(batch["next_obs"]), target.q_values(batch["next_obs"]),
-            batch["reward"], batch["discount"], batch["done"],
-        )
+    """Huber TD loss of a replay batch (``NStepReplayBuffer.sample`` layout) and its statistics.
+
+    ``compute_dtype`` (e.g. ``torch.bfloat16``): autocast dtype of the forward passes; None: fp32.
+    """
+    device_type = batch["action"].device.type
+    autocast = torch.autocast(device_type, dtype=compute_dtype) if compute_dtype is not None else nullcontext()
+    with autocast:
+        q = online.q_values(batch["obs"])
+        with torch.no_grad():  # the target is a fixed regression label
+            next_online, next_target = online.q_values(batch["next_obs"]), target.q_values(batch["next_obs"])
+    q_taken = q.float().gather(-1, batch["action"].long().unsqueeze(-1)).squeeze(-1)
+    y = double_dqn_target(next_online.float(), next_target.float(), batch["reward"], batch["discount"], batch["done"])
     loss = F.huber_loss(q_taken, y, delta=huber_delta)
     q_taken = q_taken.detach()
     stats = {"loss": loss.item(), "q_mean": q_taken.mean().item(), "td_abs": (q_taken - y).abs().mean().item()}
@@ -134,16 +161,18 @@ def dqn_update(
     huber_delta: float = 1.0,
     device: torch.device | str = "cpu",
     before_step: BeforeStep | None = None,
+    compute_dtype: torch.dtype | None = None,
 ) -> dict[str, float]:
     """One gradient step: sample, double-DQN target, Huber loss, clip, ``optimizer.step()``.
 
     ``online`` must be an ``nn.Module`` with ``q_values``; its parameters are the ones clipped.
     ``before_step(grad_norm)`` may veto the step by returning False (NaN guard), as in PPO.
+    ``compute_dtype``: autocast dtype of the forward passes (``DQNConfig.compute_dtype``).
     Returns ``loss``, ``q_mean``, ``td_abs`` (mean |TD error|), ``grad_norm`` and ``skipped``.
     """
     check_max_grad_norm(max_grad_norm)
     batch = replay.sample(batch_size, rng, device)
-    loss, stats = dqn_loss(online, target, batch, huber_delta)
+    loss, stats = dqn_loss(online, target, batch, huber_delta, compute_dtype)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     params = [p for p in online.parameters() if p.requires_grad]

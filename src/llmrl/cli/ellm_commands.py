@@ -75,7 +75,9 @@ def bench_ellm_command(
     intrinsic: str = typer.Option("ellm", "--intrinsic", help=f"Intrinsic reward: {'|'.join(INTRINSIC_NAMES)}."),
     model: str = typer.Option("smollm2-135m", "--model", help="Goal-suggesting LLM (closed form)."),
     num_envs: int = typer.Option(4, "--num-envs", min=1),
-    threads: int = typer.Option(2, "--threads", min=1, help="torch threads (the target machine has 2 cores)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1: fastest on 2 shared cores)."),
+    length: int = typer.Option(10_000, "--length", min=1, help="Episode length (10000: stock Crafter; 400: paper)."),
+    precision: str = typer.Option("bf16", "--precision", help="DQN update matmuls: bf16 (autocast) or fp32."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Env steps/s of the full ELLM loop (env, captions, LLM goals, reward, DQN updates), cold and warm caches."""
@@ -85,7 +87,11 @@ def bench_ellm_command(
     if intrinsic not in INTRINSIC_NAMES:
         raise typer.BadParameter(f"--intrinsic {intrinsic!r} is not one of {', '.join(INTRINSIC_NAMES)}")
     console = Console(stderr=True)
-    rows, summary = bench_ellm(
-        steps, intrinsic=intrinsic, model=model, num_envs=num_envs, threads=threads, progress=console.log
-    )
+    try:
+        rows, summary = bench_ellm(
+            steps, intrinsic=intrinsic, model=model, num_envs=num_envs, threads=threads, length=length,
+            precision=precision, progress=console.log,
+        )
+    except ValueError as error:  # e.g. an unknown --precision, rejected by DQNConfig
+        raise typer.BadParameter(str(error)) from error
     report("ELLM loop speed", rows, summary, as_json)

@@ -32,7 +32,7 @@ def build_suggester(cfg: SuggesterConfig, device: str = "cpu") -> GoalSuggester:
         from llmrl.lm import load_lm
 
         backend = load_lm(cfg.model, device=device)
-    return make_suggester(cfg.form, backend, threshold=cfg.accept_threshold, cache_path=cache)
+    return make_suggester(cfg.form, backend, threshold=cfg.accept_threshold, top_k=cfg.top_k, cache_path=cache)
 
 
 def build_intrinsic(

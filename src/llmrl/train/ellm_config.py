@@ -42,14 +42,19 @@ class SuggesterConfig:
     base_url: str | None = None
     server_model: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
-    # Closed form: accept a goal when P(yes) / (P(yes) + P(no)) exceeds this.
+    # Closed form: accept a goal when P(yes) / (P(yes) + P(no)) exceeds this (the paper's rule) ...
     accept_threshold: float = 0.5
+    # ... or, when set, take the top_k goals by P(yes) instead. The CPU presets use 3: the embedded
+    # 135M model puts P(yes) at 0.02-0.09 for every goal, so the paper's 0.5 accepts nothing.
+    top_k: int | None = None
     # Persistent cache of LLM answers (SQLite); null: llmrl's cache directory.
     cache_path: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.accept_threshold < 1.0:
             raise ValueError(f"accept_threshold must lie in (0, 1), got {self.accept_threshold}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1 or null (threshold rule), got {self.top_k}")
         if self.base_url is not None and not self.server_model:
             raise ValueError("base_url is set: also give server_model, the model name the server serves")
         if self.base_url is not None and self.form == "closed-form":
