@@ -34,9 +34,14 @@ def lm():
 
 
 def test_probabilities_equal_naive_scoring_goal_by_goal(lm):
-    suggester = ClosedFormSuggester(lm, GOALS)
+    # The suggester scores "question + answer" candidates after one shared state prefix; the
+    # question's log-prob cancels in the yes/no ratio, so it must equal the per-goal formulation:
+    # the whole question as the prompt, " yes" / " no" as the only candidates, scored naively.
+    counting = CountingLM(lm)
+    suggester = ClosedFormSuggester(counting, GOALS)
     probs = suggester.probabilities([c.text for c in CONTEXTS])
-    assert probs.shape == (2, 4)
+    assert probs.shape == (2, 4) and counting.calls == 1
+    assert len(suggester.candidates) == 2 * len(GOALS)  # one prefix per state, 2 candidates per goal
     for i, context in enumerate(CONTEXTS):
         for j, goal in enumerate(GOALS):
             yes, no = lm.score([yes_no_prompt(context.text, goal)], [ANSWERS], method="naive")[0]

@@ -1,13 +1,18 @@
 """Closed-form goal suggester: one yes/no question per candidate goal, scored, not generated.
 
 For a finite goal list (Crafter's 24 goals or any user list) the LLM is asked
-"Should you {goal}?" for every goal and the answer is read off the next-token scores:
+"Should you {goal}?" for every goal and the answer is read off the scores:
 
-    P(yes | state, goal) = exp(s_yes) / (exp(s_yes) + exp(s_no)) = sigmoid(s_yes - s_no)
+    P(yes | state, goal) = p(yes | s, q_g) / (p(yes | s, q_g) + p(no | s, q_g))
 
-where s_* are the log-likelihoods of " yes" and " no" after the question. No parsing can
-fail, and all questions of a batch of states go to the engine in one `score` call
-(`method="shared"`: each question is computed once for its two answers).
+The state s is the prompt, said once; every question-and-answer q_g + a is a candidate
+(2 per goal), so one `score(method="shared")` pass computes the state once and the 2G
+candidates on top of it. Each candidate's score is s_a = log p(q_g | s) + log p(a | s, q_g),
+and the question's share cancels in the ratio:
+
+    exp(s_yes) / (exp(s_yes) + exp(s_no)) = sigmoid(s_yes - s_no) = P(yes | state, goal)
+
+No parsing can fail, and all states of a batch go to the engine in one `score` call.
 """
 
 import hashlib
@@ -21,7 +26,7 @@ import torch
 from llmrl.envs.crafter_text import GOALS
 from llmrl.intrinsic.base import GoalContext
 from llmrl.intrinsic.parsing import dedupe_goals
-from llmrl.intrinsic.prompts import yes_no_prompt
+from llmrl.intrinsic.prompts import yes_no_question, yes_no_state_prompt
 from llmrl.intrinsic.suggestion_stats import SuggestionStats
 from llmrl.lm.sqlite_store import SqliteStore
 
@@ -33,7 +38,9 @@ class ClosedFormSuggester:
 
     lm: a `llmrl.lm.LanguageModel` (scoring needs token log-probs: a local model).
     goals: the candidate goals (lower-cased, no repeats). `top_k` (when given) replaces the
-    threshold: the k not-yet-achieved goals with the highest P(yes). P(yes) of every goal is
+    threshold: the k not-yet-achieved goals with the highest P(yes). The threshold 0.5 is the
+    paper's rule; small models need `top_k` (the embedded SmolLM2-135M gives P(yes) of
+    0.02-0.1 to every Crafter goal, so 0.5 accepts none). P(yes) of every goal is
     memoized in memory by state text, and in the SQLite file `cache_path` when given, so a
     state seen before costs no model call.
     """
@@ -58,6 +65,8 @@ class ClosedFormSuggester:
             raise ValueError(f"top_k must be None or between 1 and the number of goals ({len(goals)}), got {top_k}")
         self.lm = lm
         self.goals = tuple(goals)
+        # Every goal's question, once followed by " yes" and once by " no": 2 candidates per goal.
+        self.candidates = [yes_no_question(goal) + answer for goal in self.goals for answer in ANSWERS]
         self.threshold = threshold
         self.top_k = top_k
         self.counters = SuggestionStats()
@@ -72,19 +81,20 @@ class ClosedFormSuggester:
         return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, len(self.goals)), np.float32)
 
     def _score(self, texts: list[str]) -> None:
-        prompts = [yes_no_prompt(text, goal) for text in texts for goal in self.goals]
-        scores = self.lm.score(prompts, [ANSWERS] * len(prompts), method="shared")
-        # sigmoid(s_yes - s_no) is P(yes) renormalised over the two answers.
-        p_yes = torch.sigmoid(torch.stack([s[0] - s[1] for s in scores])).float().cpu().numpy()
+        prompts = [yes_no_state_prompt(text) for text in texts]
+        scores = self.lm.score(prompts, [self.candidates] * len(prompts), method="shared")
+        pairs = torch.stack(scores).view(len(texts), len(self.goals), len(ANSWERS))
+        # sigmoid(s_yes - s_no) is P(yes) renormalised over the two answers (module doc).
+        p_yes = torch.sigmoid(pairs[..., 0] - pairs[..., 1]).float().cpu().numpy()
         self.counters.llm_calls += 1
         self.counters.llm_prompts += len(texts)
-        for i, text in enumerate(texts):
-            self._memo[text] = p_yes[i * len(self.goals) : (i + 1) * len(self.goals)].copy()
+        for text, row in zip(texts, p_yes, strict=True):
+            self._memo[text] = row.copy()
             if self._disk is not None:
                 self._disk.put(self._key(text), self._memo[text].astype(np.float32).tobytes())
 
     def _key(self, text: str) -> str:
-        payload = json.dumps({"model": self.lm.name, "prompt": yes_no_prompt(text, "{goal}"), "goals": self.goals})
+        payload = json.dumps({"model": self.lm.name, "prompt": yes_no_state_prompt(text), "candidates": self.candidates})
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def _load(self, text: str) -> bool:

@@ -41,6 +41,17 @@ def open_ended_prompt(state_text: str, verbs: tuple[str, ...] = CRAFTER_VERBS) -
     return f"{header}{shots}\n{state_text}\n{QUESTION}\n"
 
 
+def yes_no_state_prompt(state_text: str) -> str:
+    """The closed form's shared prefix: the game, the state and the question's stem, said once
+    for every goal (the stem is the same for all goals, so it belongs to the prefix)."""
+    return f"You are playing Crafter, a survival game. {state_text}\nQuestion: Should you"
+
+
+def yes_no_question(goal: str) -> str:
+    """The rest of the closed-form question about one goal, after `yes_no_state_prompt`; ' yes'/' no' follow."""
+    return f" {goal}?\nAnswer:"
+
+
 def yes_no_prompt(state_text: str, goal: str) -> str:
-    """The closed-form question for one candidate goal; the answer scored next is ' yes' or ' no'."""
-    return f"You are playing Crafter, a survival game. {state_text}\nQuestion: Should you {goal}?\nAnswer:"
+    """The whole closed-form prompt for one goal (the per-goal formulation)."""
+    return yes_no_state_prompt(state_text) + yes_no_question(goal)
