@@ -103,3 +103,13 @@ def test_factory_builds_rnd_and_apt_with_the_embedder_dimension():
     rnd = make_intrinsic("rnd", num_envs=1, embedder=TableEmbedder())
     apt = make_intrinsic("apt", num_envs=1, embedder=TableEmbedder())
     assert rnd.rewards(batch(None)).shape == (1,) and apt.k == 12
+
+
+def test_rewards_are_paid_clipped_and_stats_count_what_is_paid():
+    # RND's first errors are divided by a return spread estimated from almost nothing: raw values
+    # can be huge, but what is paid (and logged) stays within [-1, 1].
+    r = RndReward(2, embedder=TableEmbedder(), dim=8, seed=0)
+    paid = np.concatenate([r.rewards([Transition(0, None, (), f"s{i}"), Transition(1, None, (), f"t{i}")])
+                           for i in range(20)])
+    assert paid.max() <= 1.0 and paid.min() >= 0.0
+    assert r.stats()["reward_mean"] == pytest.approx(float(paid.mean()), rel=1e-5)

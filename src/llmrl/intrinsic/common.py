@@ -24,6 +24,9 @@ def check_embedder(embedder: Embedder) -> None:
 class RewardBase:
     """Base of the intrinsic rewards: input checks, each env's episode captions, stats.
 
+    Rewards are paid clipped to [-1, 1] (the reference clips every reward to that range), and
+    the statistics count what is paid, not the raw values.
+
     It remembers, per env, the canonical transition captions of the current episode
     (`episode_captions(i)`: what ELLM filters as achieved, what novelty has seen);
     they are recorded after `_rewards` ran and cleared on `done` and `reset`.
@@ -63,7 +66,7 @@ class RewardBase:
             if not isinstance(t, Transition):
                 raise TypeError(f"rewards() takes Transition objects, got {type(t).__name__}")
             self._check_index(t.env_index)
-        out = np.asarray(self._rewards(transitions), dtype=np.float32)
+        out = np.clip(np.asarray(self._rewards(transitions), dtype=np.float32), -1.0, 1.0)
         self._steps += len(out)
         self._rewarded += int(np.count_nonzero(out))
         self._total += float(out.sum())

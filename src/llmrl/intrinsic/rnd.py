@@ -3,10 +3,13 @@
 A fixed random network f and a trained predictor f_hat read the embedding x = E(s_{t+1});
 the prediction error is large on states unlike those trained on:
 
-    r_t = ||f_hat(x) - f(x)||^2 / sigma_r
+    e_t = ||f_hat(x) - f(x)||^2,    r_t = e_t / sigma_R
 
-sigma_r is the running standard deviation of the raw errors, so the reward's scale stays
-comparable while the predictor improves. `update()` fits f_hat to f on recent states.
+As in Burda et al., sigma_R is the running standard deviation of the intrinsic *return*
+R_t = gamma * R_{t-1} + e_t (per env, not reset at episode ends): dividing by the spread of
+the errors themselves would put most rewards far above the [-1, 1] that rewards are paid
+within (`RewardBase`), while the return's spread keeps them on a comparable, unsaturated
+scale as the predictor improves. `update()` fits f_hat to f on recent states.
 """
 
 from collections.abc import Sequence
@@ -67,6 +70,7 @@ class RndReward(RewardBase):
         hidden: int = 256,
         out: int = 128,
         lr: float = 1e-4,
+        gamma: float = 0.99,
         batch_size: int = 256,
         buffer_size: int = 10_000,
         seed: int = 0,
@@ -76,6 +80,8 @@ class RndReward(RewardBase):
         check_embedder(embedder)
         if min(dim, hidden, out, batch_size, buffer_size) < 1 or lr <= 0:
             raise ValueError("dim, hidden, out, batch_size and buffer_size must be positive and lr > 0")
+        if not 0.0 <= gamma < 1.0:
+            raise ValueError(f"gamma must lie in [0, 1), got {gamma}")
         self.embedder = embedder
         self.device = torch.device(device)
         self.batch_size = batch_size
@@ -85,7 +91,9 @@ class RndReward(RewardBase):
             self.predictor = _mlp([dim, hidden, hidden, out]).to(self.device)
         self.target.requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.predictor.parameters(), lr=lr)
-        self.error_std = RunningStd()
+        self.gamma = gamma
+        self.returns = np.zeros(num_envs)  # R_t of each env (module doc)
+        self.return_std = RunningStd()
         self.buffer = EmbeddingRing(buffer_size, dim, self.device)
         self._rng = np.random.default_rng(seed)
         self._last_loss = 0.0
@@ -98,9 +106,11 @@ class RndReward(RewardBase):
         x = embed_texts(self.embedder, [t.next_state_text for t in transitions]).to(self.device)
         with torch.no_grad():
             error = self.prediction_error(x).cpu().numpy()
-        self.error_std.update(error)
+        envs = [t.env_index for t in transitions]
+        self.returns[envs] = self.gamma * self.returns[envs] + error
+        self.return_std.update(self.returns[envs])
         self.buffer.add(x)
-        return error / max(self.error_std.std, 1e-8)
+        return error / max(self.return_std.std, 1e-8)
 
     def update(self) -> dict[str, float]:
         """One predictor step on `batch_size` stored states; {} before any state is stored."""
@@ -112,19 +122,20 @@ class RndReward(RewardBase):
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        self._last_loss = float(loss.detach())
+        self._last_loss = loss.item()
         return {"rnd/loss": self._last_loss}
 
     def _extra_stats(self) -> dict[str, float]:
-        return {"rnd/loss": self._last_loss, "rnd/error_std": self.error_std.std}
+        return {"rnd/loss": self._last_loss, "rnd/return_std": self.return_std.std}
 
     def state_dict(self) -> dict:
-        """Networks, optimizer, error statistics (the training buffer is not kept: it refills)."""
+        """Networks, optimizer, return statistics (the training buffer is not kept: it refills)."""
         return super().state_dict() | {
             "target": self.target.state_dict(),
             "predictor": self.predictor.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "error_stats": [self.error_std.count, self.error_std.mean, self.error_std.m2],
+            "return_stats": [self.return_std.count, self.return_std.mean, self.return_std.m2],
+            "returns": self.returns.tolist(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -133,5 +144,6 @@ class RndReward(RewardBase):
         self.target.load_state_dict(state["target"])
         self.predictor.load_state_dict(state["predictor"])
         self.optimizer.load_state_dict(state["optimizer"])
-        count, mean, m2 = state["error_stats"]
-        self.error_std.count, self.error_std.mean, self.error_std.m2 = int(count), float(mean), float(m2)
+        count, mean, m2 = state["return_stats"]
+        self.return_std.count, self.return_std.mean, self.return_std.m2 = int(count), float(mean), float(m2)
+        self.returns = np.asarray(state["returns"], dtype=np.float64)
