@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TimeElapsedColumn
 
 from llmrl.cli.app import app, bench_app, eval_app, train_app
 
@@ -135,11 +136,14 @@ def demo(
     except ConfigError as error:
         raise _fail(error) from error
     console.rule(f"1/3 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates)")
-    run = train_glam(cfg, config_path=config, console=console)
+    run = train_glam(cfg, config_path=config, console=console, log_every_s=0.0)
     console.rule(f"2/3 evaluating on {episodes} episodes (actions sampled, seeds 0..{episodes - 1})")
     policy = build_policy(cfg)
     load_policy_checkpoint(policy, run.path)
-    result = evaluate_policy(policy, cfg, episodes=episodes)
+    with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("episodes", total=episodes)
+        result = evaluate_policy(policy, cfg, episodes=episodes, num_envs=min(episodes, 10),
+                                 on_episode=lambda done: bar.update(task, completed=done))
     (run.path / "eval.md").write_text(markdown_table([result]))
     console.print(markdown_table([result]), markup=False)
     console.rule("3/3 plotting")

@@ -11,6 +11,7 @@ so that distributed or baseline trainers assemble the same run differently.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -194,17 +195,24 @@ def train_glam(
     config_path: str | Path | None = None,
     resume: str | Path | None = None,
     console: Console | None = None,
+    log_every_s: float = 30.0,
 ) -> RunDir:
     """Train GLAM as `cfg` says, in a new run directory or continuing `resume` exactly; return the run.
 
     A resumed run restores weights, optimizer, RNG states and the envs (each episode is
     replayed from its seed), so it ends with the same parameters as an uninterrupted run.
+    Off a terminal, a progress line is printed at most every `log_every_s` seconds (0: every update).
     """
+    console = console or Console()
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    policy = build_policy(cfg)
+    start = time.perf_counter()
+    with console.status(f"loading {cfg.model} (an embedded model is converted once, ~20 s, then cached)"):
+        policy = build_policy(cfg)
+    trainable = sum(p.numel() for p in policy.trainable_parameters())
+    console.log(f"{policy.lm!r} ready in {time.perf_counter() - start:.1f} s; {trainable:,} trainable parameters")
     optimizer = build_optimizer(cfg, policy)
     envs = build_envs(cfg, policy)
     start_update, start_frames = 0, 0
@@ -229,7 +237,8 @@ def train_glam(
         check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
         return True
 
-    with logger, TrainingProgress(total, "glam", initial_frames=start_frames, console=console) as progress:
+    with logger, TrainingProgress(total, "glam", initial_frames=start_frames, console=console,
+                                   log_every_s=log_every_s) as progress:
 
         def on_update(update: int, metrics: dict[str, float]) -> None:
             check_finite("losses", {k: metrics[k] for k in ("policy_loss", "value_loss", "entropy")},
