@@ -4,7 +4,7 @@ As BabyAI's baseline agent (Chevalier-Boisvert et al. 2019), at a small scale:
 
     x      = sum_c Embedding(image[:, :, c] + offset_c)            # "bag of words" cell embedding
     g      = GRU(mission words)                                     # mission code
-    x      = ReLU(FiLM_k(Conv3x3_k(x), g))  for k = 1, 2            # FiLM: gamma_k(g) * x + beta_k(g)
+    x      = ReLU(FiLM_k(Conv3x3_k(x), g))  for k = 1, 2            # FiLM: (1 + gamma_k(g)) * x + beta_k(g)
     z      = flatten(x)   (no global pooling: where an object lies in the egocentric view matters)
     pi(.|s) = softmax(actor(z)),   V(s) = critic(z)
 
@@ -60,7 +60,12 @@ class ActorCriticPolicy(nn.Module):
 
 
 class FiLM(nn.Module):
-    """Feature-wise linear modulation (Perez et al. 2018): gamma(g) * x + beta(g) per channel."""
+    """Feature-wise linear modulation (Perez et al. 2018): (1 + gamma(g)) * x + beta(g) per channel.
+
+    The scale is parameterized around 1 so that at initialization the layer is close to the
+    identity: with gamma(g) itself near 0, two stacked layers would all but erase the grid's
+    signal (and its gradient) until the mission encoder had learned to scale it up.
+    """
 
     def __init__(self, condition: int, channels: int) -> None:
         super().__init__()
@@ -68,7 +73,7 @@ class FiLM(nn.Module):
         self.beta = nn.Linear(condition, channels)
 
     def forward(self, x: Tensor, g: Tensor) -> Tensor:
-        return self.gamma(g)[:, :, None, None] * x + self.beta(g)[:, :, None, None]
+        return (1 + self.gamma(g)[:, :, None, None]) * x + self.beta(g)[:, :, None, None]
 
 
 class SymbolicPolicy(ActorCriticPolicy):
