@@ -2,7 +2,10 @@
 
 Every test trains from its shipped `cpu-tiny` preset (GoTo in a 5x5 room with one distractor)
 through the real trainer (run directory, checkpoints), then evaluates the latest checkpoint
-with `evaluate_run`; the untrained policy is the same run's build before any update.
+with `evaluate_run`; the untrained policy is the same run's build before any update, evaluated
+the same way (actions sampled; DRRN at its preset's eval_temperature, before and after alike).
+Training plays episodes of hashed seeds (BC: bot demos from seed 10,000,000 on), not the evaluation
+seeds 1e9 * seed + i.
 """
 
 from __future__ import annotations
