@@ -95,13 +95,15 @@ def init_distributed(
     device: str = "auto",
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    threads: int | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> World:
     """Join the process group that torchrun described in `environ`; return this rank's `World`.
 
     The backend is NCCL when the device is CUDA (each rank takes GPU `LOCAL_RANK`), else gloo.
-    Collectives time out after `timeout_s` seconds. Torch gets `cores / LOCAL_WORLD_SIZE`
-    threads: more threads than free cores slows CPU matrix products by an order of magnitude.
+    Collectives time out after `timeout_s` seconds. Torch gets `threads` threads, by default
+    `cores / LOCAL_WORLD_SIZE`: more threads than free cores slows CPU matrix products by an
+    order of magnitude.
     Without torchrun's variables this is a single process: a world of 1, no process group.
     """
     if not timeout_s > 0:
@@ -131,7 +133,9 @@ def init_distributed(
         backend, rank_device = "gloo", torch.device("cpu")
     else:
         raise DistributedError(f"distributed training runs on cpu or cuda devices, got {device!r}")
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world_size))
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1 (or None: cores / ranks on this node), got {threads}")
+    torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // local_world_size))
     if not dist.is_initialized():
         dist.init_process_group(backend, rank=rank, world_size=world_size, timeout=timedelta(seconds=timeout_s))
     return World(rank, world_size, local_rank, local_world_size, rank_device, timeout_s)
