@@ -120,7 +120,7 @@ def bench_glam_command(
 @app.command("demo")
 def demo(
     config: Path = typer.Option(Path(DEMO_CONFIG), "--config", help="Training preset [default: cpu-demo]."),
-    episodes: int = typer.Option(20, "--episodes", min=1, help="Evaluation episodes after training."),
+    episodes: int = typer.Option(10, "--episodes", min=1, help="Evaluation episodes after training."),
 ) -> None:
     """The tour: train GLAM with the embedded SmolLM2 (cpu-demo), evaluate it, plot its curve."""
     from llmrl.eval.glam_eval import evaluate_policy, markdown_table
@@ -142,8 +142,13 @@ def demo(
     load_policy_checkpoint(policy, run.path)
     with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("episodes", total=episodes)
-        result = evaluate_policy(policy, cfg, episodes=episodes, num_envs=min(episodes, 10),
-                                 on_episode=lambda done: bar.update(task, completed=done))
+
+        def on_episode(done: int) -> None:
+            bar.update(task, completed=done)
+            if not console.is_terminal:  # no live bar in a log file: one line per episode instead
+                console.print(f"episode {done}/{episodes} done", highlight=False)
+
+        result = evaluate_policy(policy, cfg, episodes=episodes, num_envs=min(episodes, 10), on_episode=on_episode)
     (run.path / "eval.md").write_text(markdown_table([result]))
     console.print(markdown_table([result]), markup=False)
     console.rule("3/3 plotting")
