@@ -39,21 +39,21 @@ class _SlowCompletions(BaseHTTPRequestHandler):
         pass
 
 
-def test_one_step_of_four_envs_sends_four_overlapping_requests(tmp_path, monkeypatch):
+def test_one_step_of_six_envs_sends_six_overlapping_requests(tmp_path, monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowCompletions)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         monkeypatch.setenv("LLMRL_TEST_KEY", "not-a-secret")
         cfg = SuggesterConfig(form="open-ended", base_url=f"http://127.0.0.1:{server.server_port}",
-                              server_model="served-model", api_key_env="LLMRL_TEST_KEY",
+                              server_model="served-model", api_key_env="LLMRL_TEST_KEY", concurrency=8,
                               cache_path=str(tmp_path / "goals.sqlite"))
         suggester = build_suggester(cfg)
-        contexts = [GoalContext(caption=f"You see tree number {i}.") for i in range(4)]
+        contexts = [GoalContext(caption=f"You see tree number {i}.") for i in range(6)]
         goals = suggester.suggest(contexts)
     finally:
         server.shutdown()
         server.server_close()
-    assert goals == [["chop tree", "drink water"]] * 4
-    assert _SlowCompletions.requests == 4
-    assert _SlowCompletions.max_in_flight == 4  # one concurrent batch, not four round trips in a row
+    assert goals == [["chop tree", "drink water"]] * 6
+    assert _SlowCompletions.requests == 6
+    assert _SlowCompletions.max_in_flight == 6  # one concurrent batch, not four round trips in a row

@@ -27,7 +27,7 @@ def build_suggester(cfg: SuggesterConfig, device: str = "cpu") -> GoalSuggester:
     if cfg.base_url is not None:
         from llmrl.lm.openai_compat import OpenAICompatible
 
-        backend = OpenAICompatible(cfg.base_url, cfg.server_model or "", cfg.api_key_env)
+        backend = OpenAICompatible(cfg.base_url, cfg.server_model or "", cfg.api_key_env, concurrency=cfg.concurrency)
     else:
         from llmrl.lm import load_lm
 

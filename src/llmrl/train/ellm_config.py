@@ -42,6 +42,8 @@ class SuggesterConfig:
     base_url: str | None = None
     server_model: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    # Server requests in flight at once: the uncached states of one step are asked together.
+    concurrency: int = 16
     # Closed form: accept a goal when P(yes) / (P(yes) + P(no)) exceeds this (the paper's rule) ...
     accept_threshold: float = 0.5
     # ... or, when set, take the top_k goals by P(yes) instead. The CPU presets use 3: the embedded
@@ -51,6 +53,8 @@ class SuggesterConfig:
     cache_path: str | None = None
 
     def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1 (server requests in flight at once), got {self.concurrency}")
         if not 0.0 < self.accept_threshold < 1.0:
             raise ValueError(f"accept_threshold must lie in (0, 1), got {self.accept_threshold}")
         if self.top_k is not None and self.top_k < 1:
