@@ -4,13 +4,14 @@ import json
 import platform
 from typing import Any
 
-import torch
 from rich.console import Console
 from rich.table import Table
 
 
 def machine_info() -> dict[str, Any]:
     """What a benchmark ran on, recorded with its numbers."""
+    import torch  # deferred: the CLI imports this module at start-up
+
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,

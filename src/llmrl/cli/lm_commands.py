@@ -1,6 +1,5 @@
 """`llmrl models` and `llmrl bench scoring`."""
 
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -45,6 +44,8 @@ def bench_scoring_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Time naive vs shared-prefix candidate scoring (6 actions) in forward and forward + backward."""
+    import torch
+
     from llmrl.bench.scoring import bench_scoring
     from llmrl.lm.loading import load_lm
 

@@ -1,22 +1,35 @@
-"""The language-model engine: loading, candidate scoring, generation, sentence embeddings."""
+"""The language-model engine: loading, candidate scoring, generation, sentence embeddings.
 
-from llmrl.lm.embeddings import Embedder, load_embedder
-from llmrl.lm.generation_cache import GenerationCache
-from llmrl.lm.loading import apply_lora, load_lm
-from llmrl.lm.model import LanguageModel
-from llmrl.lm.openai_compat import LMServerError, OpenAICompatible
-from llmrl.lm.registry import EMBEDDED_MODELS
-from llmrl.lm.tiny import tiny_random_lm
+Names are imported on first use (PEP 562): `import llmrl.lm` stays cheap, so the `llmrl`
+command starts without loading transformers until a command needs a model.
+"""
 
-__all__ = [
-    "EMBEDDED_MODELS",
-    "Embedder",
-    "GenerationCache",
-    "LMServerError",
-    "LanguageModel",
-    "OpenAICompatible",
-    "apply_lora",
-    "load_embedder",
-    "load_lm",
-    "tiny_random_lm",
-]
+from typing import TYPE_CHECKING
+
+from llmrl._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from llmrl.lm.embeddings import Embedder, load_embedder
+    from llmrl.lm.generation_cache import GenerationCache
+    from llmrl.lm.loading import apply_lora, load_lm
+    from llmrl.lm.model import LanguageModel
+    from llmrl.lm.openai_compat import LMServerError, OpenAICompatible
+    from llmrl.lm.registry import EMBEDDED_MODELS
+    from llmrl.lm.tiny import tiny_random_lm
+
+_SUBMODULE_OF = {
+    "EMBEDDED_MODELS": "registry",
+    "Embedder": "embeddings",
+    "GenerationCache": "generation_cache",
+    "LMServerError": "openai_compat",
+    "LanguageModel": "model",
+    "OpenAICompatible": "openai_compat",
+    "apply_lora": "loading",
+    "load_embedder": "embeddings",
+    "load_lm": "loading",
+    "tiny_random_lm": "tiny",
+}
+
+__all__ = sorted(_SUBMODULE_OF)
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _SUBMODULE_OF)
