@@ -2,7 +2,7 @@
 
 `crafter.Env.step` draws a 64x64 image every step (about 85% of its cost). `RenderFreeCrafter`
 drives the same world and objects, in the same order, with the same random draws, and draws
-the image only when asked.
+the image only when asked. Its reset generates stock's world with `worldgen`, ~5-10x faster.
 
 One deliberate difference: stock Crafter picks the creature to despawn from a `set` of objects,
 whose order follows memory addresses, so two stock envs with one seed drift apart after the first
@@ -12,6 +12,8 @@ despawn. Here the candidates are ordered by creation, so a seed and actions repl
 import crafter
 import numpy as np
 from crafter import constants, objects
+
+from llmrl.envs.crafter_text import worldgen
 
 # Objects update only within this Manhattan distance of the player (stock: 2 * max(view)).
 _UPDATE_RADIUS = 2 * 9
@@ -92,7 +94,8 @@ class RenderFreeCrafter(crafter.Env):
         self._last_health = self._player.health
         self._world.add(self._player)
         self._unlocked = set()
-        crafter.worldgen.generate_world(self._world, self._player)
+        # Stock's world, generated over whole arrays (stock's per-tile noise is most of a reset).
+        worldgen.generate_world(self._world, self._player)
         self.last_reward = 0.0
         self.frame = self._obs()
         return self.frame
