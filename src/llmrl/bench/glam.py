@@ -1,4 +1,5 @@
-"""`llmrl bench glam`: frames per second of one GLAM PPO update, shared against naive scoring.
+"""`llmrl bench glam`: frames per second of one GLAM PPO update, shared against naive scoring,
+and (`--nproc 1,2`) the data-parallel scaling of GLAM updates over torch.distributed ranks.
 
 Both methods run the same update (same model weights, envs, seeds; one epoch, one
 minibatch) so the only difference is how candidates are scored: "shared" computes each
@@ -8,10 +9,20 @@ prompt once and lets the six actions reuse its KV cache, "naive" runs one padded
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from llmrl.train.glam import GlamConfig, build_envs, build_optimizer, build_policy, hyperparameters
+import torch.multiprocessing as mp
+
+from llmrl.train.distributed import barrier, free_loopback_port, init_distributed, rank_errors, shutdown
+from llmrl.train.glam import (
+    GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, hyperparameters, shard_config,
+)
 from llmrl.train.ppo_loop import ppo_loop
 
 METHODS = ("shared", "naive")
@@ -41,3 +52,64 @@ def bench_glam(model: str = "smollm2-135m", *, num_envs: int = 2, num_steps: int
                      "scoring_share": metrics["scoring_share"]})
     speedup = rows[0]["fps"] / rows[1]["fps"]
     return rows, {"model": model, "frames_per_update": num_envs * num_steps, "speedup": speedup}
+
+
+# ------------------------------------------------------------------ data-parallel scaling
+SCALING_MODEL = "tiny-llama"
+
+
+def bench_glam_scaling(
+    nprocs: Sequence[int], model: str = SCALING_MODEL, *, envs_per_rank: int = 4, num_steps: int = 8,
+    updates: int = 5, seed: int = 0,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Frames/s of GLAM PPO updates with 1..N data-parallel ranks on this machine (weak scaling).
+
+    Each rank steps `envs_per_rank` envs (the global num_envs grows with N) on the CPU with
+    one torch thread, as each rank of a GPU job has one GPU: resources grow with N, so
+    `efficiency` = fps(N) / (N * fps(1)) for the largest N measures the cost of data
+    parallelism (1.0: none). Ranks rendezvous on 127.0.0.1; after one warm-up update,
+    `updates` updates are timed.
+    """
+    nprocs = sorted(set(nprocs))
+    if not nprocs or nprocs[0] < 1 or 1 not in nprocs:
+        raise ValueError(f"nproc must be positive rank counts including 1 (the baseline), got {list(nprocs)}")
+    if envs_per_rank < 1 or num_steps < 1 or updates < 1:
+        raise ValueError(
+            f"envs_per_rank, num_steps and updates must be >= 1, got {envs_per_rank}, {num_steps}, {updates}"
+        )
+    rows = []
+    for n in nprocs:
+        cfg = GlamConfig(seed=seed, model=model, env_id="BabyAIText-GoTo-v0", room_size=5, num_dists=1, history=1,
+                         normalize="mean", value_inner=256, num_envs=n * envs_per_rank, num_steps=num_steps,
+                         epochs=1, minibatch_size=n * envs_per_rank * num_steps, lr=1e-4, device="cpu")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = Path(tmp) / "result.json"
+            mp.spawn(_scaling_rank, args=(n, free_loopback_port(), cfg, updates, str(result)), nprocs=n)
+            seconds = json.loads(result.read_text())["seconds"]
+        frames = updates * cfg.frames_per_update
+        rows.append({"nproc": n, "envs": cfg.num_envs, "frames": frames, "seconds": seconds, "fps": frames / seconds})
+    base, top = rows[0], rows[-1]
+    efficiency = top["fps"] / (top["nproc"] * base["fps"])
+    return rows, {"model": model, "envs_per_rank": envs_per_rank, "num_steps": num_steps, "cores": os.cpu_count(),
+                  "load_average_1min": os.getloadavg()[0], "efficiency": efficiency}
+
+
+def _scaling_rank(rank: int, world_size: int, port: int, cfg: GlamConfig, updates: int, out: str) -> None:
+    """One rank of `bench_glam_scaling`, started by torch.multiprocessing with torchrun's variables."""
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world_size), "LOCAL_RANK": str(rank),
+                       "LOCAL_WORLD_SIZE": str(world_size), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    world = init_distributed(cfg.device, timeout_s=cfg.dist_timeout_s, threads=1)
+    with rank_errors(world):
+        local = shard_config(cfg, world)
+        policy = build_policy(local)
+        envs = build_envs(local, policy, first_index=world.rank * local.num_envs)
+        loop_policy, hp = data_parallel(policy, local, world), hyperparameters(local)
+        optimizer = build_optimizer(local, policy)
+        ppo_loop(loop_policy, envs, optimizer, hp, seed=cfg.seed, num_updates=1)  # warm-up
+        barrier(world)
+        start = time.perf_counter()
+        ppo_loop(loop_policy, envs, optimizer, hp, seed=cfg.seed, start_update=1, num_updates=1 + updates)
+        barrier(world)
+        if world.is_main:
+            Path(out).write_text(json.dumps({"seconds": time.perf_counter() - start}))
+    shutdown(world)

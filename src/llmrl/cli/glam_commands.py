@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -40,6 +42,7 @@ def train_glam_command(
     """Train an LLM policy with PPO in BabyAI-Text (GLAM); writes a run directory."""
     from llmrl.train import ConfigError, NotARunDirError, RunDir
     from llmrl.train.config import load_config
+    from llmrl.train.distributed import DistributedError
     from llmrl.train.glam import GlamConfig, train_glam
 
     if config is None and resume is None:
@@ -53,8 +56,14 @@ def train_glam_command(
             cfg = load_config(GlamConfig, _preset(config), overrides or [])
     except (ConfigError, NotARunDirError) as error:
         raise _fail(error) from error
-    run = train_glam(cfg, config_path=config, resume=resume)
-    typer.echo(f"run directory: {run.path}")
+    try:
+        run = train_glam(cfg, config_path=config, resume=resume)
+    except DistributedError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.stderr.flush()
+        os._exit(1)  # skip the process group's teardown: with a peer gone it can abort or hang
+    if run is not None:  # under torchrun, rank 0 only
+        typer.echo(f"run directory: {run.path}")
 
 
 @eval_app.command("glam")
@@ -104,17 +113,31 @@ def eval_glam_command(
 
 @bench_app.command("glam")
 def bench_glam_command(
-    model: str = typer.Option("smollm2-135m", "--model", help="Model to benchmark."),
-    num_envs: int = typer.Option(2, "--envs", min=1, help="Envs per rollout."),
-    num_steps: int = typer.Option(2, "--steps", min=1, help="Steps per env per rollout."),
+    model: str | None = typer.Option(None, "--model", help="Model [default: smollm2-135m; tiny-llama with --nproc]."),
+    num_envs: int | None = typer.Option(None, "--envs", min=1, help="Envs per rollout [2; per rank with --nproc: 4]."),
+    num_steps: int | None = typer.Option(None, "--steps", min=1, help="Steps per env per rollout [2; --nproc: 8]."),
+    nproc: str | None = typer.Option(None, "--nproc", help="Data-parallel scaling instead: rank counts, e.g. 1,2."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
-    """Frames/s of one PPO update (rollout + update) with shared against naive scoring."""
-    from llmrl.bench.glam import bench_glam
+    """Frames/s of one PPO update with shared against naive scoring, or its scaling over ranks (--nproc)."""
+    from llmrl.bench.glam import SCALING_MODEL, bench_glam, bench_glam_scaling
     from llmrl.bench.report import report
 
-    rows, summary = bench_glam(model, num_envs=num_envs, num_steps=num_steps)
-    report("GLAM rollout + update, shared vs naive scoring", rows, summary, as_json)
+    if nproc is None:
+        rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2, num_steps=num_steps or 2)
+        report("GLAM rollout + update, shared vs naive scoring", rows, summary, as_json)
+        return
+    try:
+        counts = [int(n) for n in nproc.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated rank counts such as 1,2, got {nproc!r}",
+                                 param_hint="--nproc") from None
+    try:
+        rows, summary = bench_glam_scaling(counts, model or SCALING_MODEL, envs_per_rank=num_envs or 4,
+                                           num_steps=num_steps or 8)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--nproc") from error
+    report("GLAM data-parallel scaling (one core per rank, envs per rank fixed)", rows, summary, as_json)
 
 
 @app.command("demo")

@@ -10,9 +10,11 @@ so that distributed or baseline trainers assemble the same run differently.
 
 from __future__ import annotations
 
+import json
 import random
 import time
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +30,11 @@ from llmrl.lm.tiny import FAMILIES
 from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import PPOHyperparameters, SeededVecEnv, ppo_loop
+from llmrl.train.distributed import (
+    DEFAULT_TIMEOUT_S, DataParallelPolicy, World, all_gather_json, check_same_on_all_ranks, init_distributed,
+    merge_env_states, rank_errors, reduce_metrics, shard_env_state, shard_size, shutdown,
+)
+from llmrl.train.ppo_loop import PPOHyperparameters, RolloutPolicy, SeededVecEnv, ppo_loop
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 
@@ -90,6 +96,9 @@ class GlamConfig:
     keep_checkpoints: int = 3
     tensorboard: bool = True
 
+    # Under torchrun: collectives fail after this many seconds (a dead or stuck rank), not never.
+    dist_timeout_s: float = DEFAULT_TIMEOUT_S
+
     def __post_init__(self) -> None:
         positive = ("total_frames", "num_envs", "num_steps", "epochs", "minibatch_size", "history",
                     "checkpoint_every", "grad_accum_steps", "value_inner", "tiny_hidden_size", "tiny_layers")
@@ -102,6 +111,8 @@ class GlamConfig:
             raise ValueError(f"env_id must be one of {', '.join(GLAM_IDS)} or a minigrid BabyAI-* id, got {self.env_id!r}")
         if self.model.startswith(TINY_PREFIX) and self.model[len(TINY_PREFIX):] not in FAMILIES:
             raise ValueError(f"tiny models are {', '.join(TINY_PREFIX + f for f in FAMILIES)}, got {self.model!r}")
+        if not self.dist_timeout_s > 0:
+            raise ValueError(f"dist_timeout_s must be > 0, got {self.dist_timeout_s}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
@@ -177,6 +188,26 @@ def hyperparameters(cfg: GlamConfig) -> PPOHyperparameters:
     )
 
 
+def shard_config(cfg: GlamConfig, world: World) -> GlamConfig:
+    """This rank's part of `cfg`: num_envs and minibatch_size are global counts split over the ranks.
+
+    Each rank steps num_envs / W envs and updates on minibatches of minibatch_size / W of its
+    own samples; DDP's gradient average then equals the gradient of the global minibatch
+    (see `llmrl.train.distributed`). The device is the rank's own (cuda:LOCAL_RANK or cpu).
+    """
+    if not world.is_distributed:
+        return cfg
+    return replace(cfg, num_envs=shard_size(cfg.num_envs, world, "num_envs"),
+                   minibatch_size=shard_size(cfg.minibatch_size, world, "minibatch_size"), device=str(world.device))
+
+
+def data_parallel(policy: LLMPolicy, local: GlamConfig, world: World) -> RolloutPolicy:
+    """The policy the PPO loop drives: `policy` itself, or its DDP wrapper in a distributed run."""
+    if not world.is_distributed:
+        return policy
+    return DataParallelPolicy(policy, world, batch_size=local.frames_per_update, minibatch_size=local.minibatch_size)
+
+
 def load_policy_checkpoint(policy: LLMPolicy, path: str | Path, optimizer: torch.optim.Optimizer | None = None,
                            *, rng: bool = False) -> dict:
     """Restore a GLAM checkpoint (run directory or step directory) into `policy` (and `optimizer`)."""
@@ -196,59 +227,91 @@ def train_glam(
     resume: str | Path | None = None,
     console: Console | None = None,
     log_every_s: float = 30.0,
-) -> RunDir:
+) -> RunDir | None:
     """Train GLAM as `cfg` says, in a new run directory or continuing `resume` exactly; return the run.
 
     A resumed run restores weights, optimizer, RNG states and the envs (each episode is
     replayed from its seed), so it ends with the same parameters as an uninterrupted run.
     Off a terminal, a progress line is printed at most every `log_every_s` seconds (0: every update).
+
+    Under torchrun every rank runs this (`llmrl.train.distributed`): each steps its share of
+    the envs with its own model replica, DDP averages the gradients, and rank 0 alone logs and
+    checkpoints. Rank 0 returns the run, the other ranks None.
     """
-    console = console or Console()
-    run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
+    world = init_distributed(cfg.device, timeout_s=cfg.dist_timeout_s)
+    with rank_errors(world):
+        run = _train_glam(cfg, world, config_path, resume, console or Console(), log_every_s)
+    shutdown(world)
+    return run
+
+
+def _train_glam(cfg: GlamConfig, world: World, config_path: str | Path | None, resume: str | Path | None,
+                console: Console, log_every_s: float) -> RunDir | None:
+    local = shard_config(cfg, world)
+    check_same_on_all_ranks(json.dumps(asdict(cfg), sort_keys=True, default=str), world, "config")
+    main = world.is_main
+    run = None
+    if main:
+        run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     start = time.perf_counter()
-    with console.status(f"loading {cfg.model} (an embedded model is converted once, ~20 s, then cached)"):
-        policy = build_policy(cfg)
-    trainable = sum(p.numel() for p in policy.trainable_parameters())
-    console.log(f"{policy.lm!r} ready in {time.perf_counter() - start:.1f} s; {trainable:,} trainable parameters")
-    optimizer = build_optimizer(cfg, policy)
-    envs = build_envs(cfg, policy)
+    with console.status(f"loading {cfg.model} (an embedded model is converted once, ~20 s, then cached)") if main \
+            else nullcontext():
+        policy = build_policy(local)
+    if main:
+        trainable = sum(p.numel() for p in policy.trainable_parameters())
+        console.log(f"{policy.lm!r} ready in {time.perf_counter() - start:.1f} s; {trainable:,} trainable parameters"
+                    + (f"; {world.world_size} ranks" if world.is_distributed else ""))
+    optimizer = build_optimizer(local, policy)
+    envs = build_envs(local, policy, first_index=world.rank * local.num_envs)
     start_update, start_frames = 0, 0
-    checkpoint = latest_checkpoint(run.path) if resume is not None else None
+    # Every rank loads the same checkpoint (on a filesystem all nodes see) and takes its envs' part.
+    checkpoint = latest_checkpoint(resume) if resume is not None else None
     if checkpoint is not None:
         extra = load_policy_checkpoint(policy, checkpoint, optimizer, rng=True)
-        envs.restore(extra["envs"])
+        envs.restore(shard_env_state(extra["envs"], envs.indices))
         start_update, start_frames = extra["update"], extra["frames"]
-    logger = MetricsLogger(run, resume_step=start_frames if resume is not None else None, tensorboard=cfg.tensorboard)
+    loop_policy = data_parallel(policy, local, world)  # after loading: DDP broadcasts rank 0's weights
+    logger = None
+    if main:
+        logger = MetricsLogger(run, resume_step=start_frames if resume is not None else None,
+                               tensorboard=cfg.tensorboard)
     total = cfg.num_updates * cfg.frames_per_update
 
-    def save(update: int, frames: int) -> None:
+    def save(update: int, frames: int, env_state: dict) -> None:
         nonlocal checkpoint
         checkpoint = save_checkpoint(
             run, update, modules={"policy": policy}, optimizers={"adam": optimizer},
-            extra={"update": update, "frames": frames, "envs": envs.state()},
+            extra={"update": update, "frames": frames, "envs": env_state},
             keep_last=cfg.keep_checkpoints, state_dict_fn=lambda _, module: module.checkpoint_state(),
         )
 
     def guard(grad_norm: float) -> bool:
         # Raise before the step: the weights never see a NaN and the last checkpoint stays good.
+        # The norm is of the all-reduced gradient: every rank raises together.
         check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
         return True
 
-    with logger, TrainingProgress(total, "glam", initial_frames=start_frames, console=console,
-                                   log_every_s=log_every_s) as progress:
+    progress_bar = TrainingProgress(total, "glam", initial_frames=start_frames, console=console,
+                                    log_every_s=log_every_s) if main else nullcontext()
+    with logger or nullcontext(), progress_bar as progress:
 
         def on_update(update: int, metrics: dict[str, float]) -> None:
+            # Runs on every rank: the reduction and the env-state gather are collectives.
+            metrics = reduce_metrics(metrics, world)
             check_finite("losses", {k: metrics[k] for k in ("policy_loss", "value_loss", "entropy")},
                          step=update + 1, checkpoint=checkpoint)
-            logger.log(int(metrics["frames"]), metrics)
-            progress.update(int(metrics["frames"]), success=metrics["success_rate"], ret=metrics["return"])
+            if main:
+                logger.log(int(metrics["frames"]), metrics)
+                progress.update(int(metrics["frames"]), success=metrics["success_rate"], ret=metrics["return"])
             if (update + 1) % cfg.checkpoint_every == 0 or update + 1 == cfg.num_updates:
-                save(update + 1, int(metrics["frames"]))
+                env_states = all_gather_json(envs.state(), world)
+                if main:
+                    save(update + 1, int(metrics["frames"]), merge_env_states(env_states))
 
-        ppo_loop(policy, envs, optimizer, hyperparameters(cfg), seed=cfg.seed, num_updates=cfg.num_updates,
+        ppo_loop(loop_policy, envs, optimizer, hyperparameters(local), seed=cfg.seed, num_updates=cfg.num_updates,
                  start_update=start_update, on_update=on_update, before_step=guard)
     envs.close()
     return run
