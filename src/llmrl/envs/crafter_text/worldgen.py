@@ -48,24 +48,27 @@ def generate_world(world: engine.World, player: objects.Player) -> None:
 
 
 @numba.njit(cache=True)
-def _noise3_grid(xs, ys, z, perm, perm_grad_index3):  # pragma: no cover (compiled)
-    """opensimplex's `noise3(x, y, z)` for all x in xs and y in ys, indexed [x, y]."""
-    out = np.empty((xs.size, ys.size))
+def _noise3_grid(xs, ys, z, perm, perm_grad_index3, where):  # pragma: no cover (compiled)
+    """opensimplex's `noise3(x, y, z)` for x in xs and y in ys, indexed [x, y]; 0 where not `where`."""
+    out = np.zeros((xs.size, ys.size))
     for i in range(xs.size):
         for j in range(ys.size):
-            out[i, j] = _noise3(xs[i], ys[j], z, perm, perm_grad_index3)
+            if where[i, j]:
+                out[i, j] = _noise3(xs[i], ys[j], z, perm, perm_grad_index3)
     return out
 
 
-def _noise(simplex, xs, ys, z: int, sizes, normalize: bool = True) -> np.ndarray:
+def _noise(simplex, xs, ys, z: int, sizes, normalize: bool = True, where: np.ndarray | None = None) -> np.ndarray:
     """crafter's `_simplex(simplex, x, y, z, sizes, normalize)` for all x in xs and y in ys.
 
     Same float operations in the same order as the scalar version, so the values are identical.
+    Only tiles in `where` (default: all) are computed, as crafter asks only where its branch needs.
     """
     sizes = sizes if isinstance(sizes, dict) else {sizes: 1}
+    where = np.ones((xs.size, ys.size), bool) if where is None else where
     value = 0
     for size, weight in sizes.items():
-        value = value + weight * _noise3_grid(xs / size, ys / size, float(z), *simplex)
+        value = value + weight * _noise3_grid(xs / size, ys / size, float(z), *simplex, where)
     return value / sum(sizes.values()) if normalize else value
 
 
@@ -79,15 +82,20 @@ def _materials(random, ids, simplex, xs, ys, dist) -> tuple[np.ndarray, np.ndarr
     mountain = _noise(simplex, xs, ys, 0, {15: 1, 5: 0.3})
     mountain -= 4 * start + 0.3 * water
 
+    # Each mask below is ANDed with the region its noise was computed on (zeros elsewhere).
     grass = start > 0.5
     rock = ~grass & (mountain > 0.15)
-    cave = rock & (_noise(simplex, xs, ys, 6, 7) > 0.15) & (mountain > 0.3)
-    tunnels = rock & ~cave & (
-        (_noise(simplex, 2 * xs, ys / 5, 7, 3) > 0.4) | (_noise(simplex, xs / 5, 2 * ys, 7, 3) > 0.4)
+    deep = rock & (mountain > 0.3)
+    cave = deep & (_noise(simplex, xs, ys, 6, 7, where=deep) > 0.15)
+    bored = rock & ~cave
+    tunnels = bored & (
+        (_noise(simplex, 2 * xs, ys / 5, 7, 3, where=bored) > 0.4)
+        | (_noise(simplex, xs / 5, 2 * ys, 7, 3, where=bored) > 0.4)
     )
-    solid = rock & ~cave & ~tunnels
+    solid = bored & ~tunnels
     lowland = ~grass & ~rock
-    sand = lowland & (0.25 < water) & (water <= 0.35) & (_noise(simplex, xs, ys, 4, 9) > -0.2)
+    shore = lowland & (0.25 < water) & (water <= 0.35)
+    sand = shore & (_noise(simplex, xs, ys, 4, 9, where=shore) > -0.2)
     lake = lowland & ~sand & (0.3 < water)
     grassland = lowland & ~sand & ~lake
 
@@ -95,14 +103,14 @@ def _materials(random, ids, simplex, xs, ys, dist) -> tuple[np.ndarray, np.ndarr
     # draw; failing all three, lava or stone by noise alone. Grassland: a tree, else grass.
     tests = np.stack(
         [
-            solid & (_noise(simplex, xs, ys, 1, 8) > 0),
-            solid & (_noise(simplex, xs, ys, 2, 6) > 0.4),
+            solid & (_noise(simplex, xs, ys, 1, 8, where=solid) > 0),
+            solid & (_noise(simplex, xs, ys, 2, 6, where=solid) > 0.4),
             solid & (mountain > 0.18),
-            grassland & (_noise(simplex, xs, ys, 5, 7) > 0),
+            grassland & (_noise(simplex, xs, ys, 5, 7, where=grassland) > 0),
         ],
         axis=-1,
     )
-    lava = solid & (mountain > 0.3) & (_noise(simplex, xs, ys, 6, 5) > 0.35)
+    lava = solid & deep & (_noise(simplex, xs, ys, 6, 5, where=solid & deep) > 0.35)
     materials = np.select(
         [grass | grassland, cave | tunnels, lava, solid, sand, lake],
         [ids[name] for name in ("grass", "path", "lava", "stone", "sand", "water")],
@@ -140,17 +148,23 @@ def _first_success(random: np.random.RandomState, tests: np.ndarray, thresholds:
     # Draw as many numbers as could be needed, then rewind and consume only the ones used:
     # `uniform(size=n)` gives the same numbers as n calls of `uniform()`.
     state = random.get_state()
-    draws = random.uniform(size=int(tests.sum())).tolist()
-    chosen = np.full(len(tests), -1)
-    used = 0
-    rows = np.flatnonzero(tests.any(axis=1))
-    for row, row_tests in zip(rows.tolist(), tests[rows].tolist()):
-        for k, needs_draw in enumerate(row_tests):
-            if needs_draw:
-                used += 1
-                if draws[used - 1] > thresholds[k]:
-                    chosen[row] = k
-                    break
+    draws = random.uniform(size=int(tests.sum()))
+    chosen, used = _chain_outcomes(tests, np.array(thresholds), draws)
     random.set_state(state)
     random.uniform(size=used)
     return chosen
+
+
+@numba.njit(cache=True)
+def _chain_outcomes(tests, thresholds, draws):  # pragma: no cover (compiled)
+    """The chains of `_first_success` over `draws` in order: (first success per tile, draws used)."""
+    chosen = np.full(tests.shape[0], -1)
+    used = 0
+    for tile in range(tests.shape[0]):
+        for k in range(tests.shape[1]):
+            if tests[tile, k]:  # crafter's `and` draws only after the noise test passed
+                used += 1
+                if draws[used - 1] > thresholds[k]:
+                    chosen[tile] = k
+                    break
+    return chosen, used
