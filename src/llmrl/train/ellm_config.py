@@ -41,7 +41,9 @@ class SuggesterConfig:
     # An OpenAI-compatible server instead of the local model, when base_url is set.
     base_url: str | None = None
     server_model: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
+    # Name of the environment variable holding the server's API key; None for keyless servers
+    # (vLLM, SGLang, Ollama run without one). The key itself never enters the config or the logs.
+    api_key_env: str | None = None
     # Server requests in flight at once: the uncached states of one step are asked together.
     concurrency: int = 16
     # Closed form: accept a goal when P(yes) / (P(yes) + P(no)) exceeds this (the paper's rule) ...
