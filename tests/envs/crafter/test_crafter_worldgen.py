@@ -23,12 +23,12 @@ def _assert_same_world(stock, ours) -> None:
     assert stock_state[2:] == our_state[2:]
 
 
-def test_worlds_equal_stock_crafter_env_worlds_for_24_seeds_and_episodes():
+def test_worlds_equal_stock_crafter_env_worlds_for_20_seeds_and_later_episodes():
     kinds = set()
-    for seed in range(12):
+    for seed in range(20):
         stock = crafter.Env(seed=seed)
         ours = RenderFreeCrafter(length=10000, seed=seed, paper_tweaks=False, image=False)
-        for _ in range(2):  # episodes 1 and 2 of the seed: 24 different worlds
+        for _ in range(1 if seed >= 4 else 2):  # episode 2 is seeded differently: check a few
             stock.reset()
             ours.reset()
             _assert_same_world(stock._world, ours.world)
