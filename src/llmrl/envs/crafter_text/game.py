@@ -2,7 +2,7 @@
 
 `crafter.Env.step` draws a 64x64 image every step (about 85% of its cost). `RenderFreeCrafter`
 drives the same world and objects, in the same order, with the same random draws, and draws
-the image only when asked. Its reset generates stock's world with `worldgen`, ~5-10x faster.
+the image only when asked. Its reset builds stock's world with `worldgen`: same world, ~10x faster.
 
 One deliberate difference: stock Crafter picks the creature to despawn from a `set` of objects,
 whose order follows memory addresses, so two stock envs with one seed drift apart after the first
