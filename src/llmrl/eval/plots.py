@@ -133,7 +133,9 @@ def plot_learning_curves(
         grid, curves = _align(members, x, y)
         mean = np.nanmean(curves, axis=0)
         seeds = f" ({len(members)} seeds)" if len(members) > 1 else ""
-        (line,) = ax.plot(grid, mean, label=f"{label}{seeds}")
+        # Markers on short curves: a run of one or two updates (the demo) is otherwise invisible.
+        marker = "o" if len(grid) <= 20 else None
+        (line,) = ax.plot(grid, mean, marker=marker, label=f"{label}{seeds}")
         if len(members) > 1 and band != "none":
             if band == "minmax":
                 low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
