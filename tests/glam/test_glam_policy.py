@@ -1,5 +1,6 @@
 """LLMPolicy: a proper categorical policy, value head shape, persistence, LoRA's trainable set."""
 
+import pytest
 import torch
 
 from llmrl.agents.llm_policy import LLMPolicy
@@ -58,3 +59,12 @@ def test_lora_trains_only_adapters_and_value_head(tmp_path):
     loaded = LLMPolicy.from_pretrained(tmp_path / "lora")
     assert {n for n, p in loaded.named_parameters() if p.requires_grad} == trainable
     assert torch.allclose(loaded.distribution(PROMPTS)[0], policy.distribution(PROMPTS)[0], atol=1e-5)
+
+
+def test_action_names_are_checked_by_both_text_policies():
+    from llmrl.agents.action_names import check_action_names
+
+    assert check_action_names(["turn left", "turn right"]) == ("turn left", "turn right")
+    for bad in (["only one"], ["ok", ""], ["ok", 3]):
+        with pytest.raises(ValueError, match="at least two non-empty strings"):
+            check_action_names(bad)

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from llmrl.agents.action_names import check_action_names
 from llmrl.lm.tiny import build_word_tokenizer
 
 
@@ -101,9 +102,7 @@ class DRRN(nn.Module):
     @action_names.setter
     def action_names(self, names: Sequence[str]) -> None:
         """Any command list can be scored (e.g. a variant's synonyms): the action texts are re-encoded."""
-        names = tuple(names)
-        if len(names) < 2 or not all(isinstance(a, str) and a.strip() for a in names):
-            raise ValueError(f"action_names must be at least two non-empty strings, got {names!r}")
+        names = check_action_names(names)
         self._action_names = names
         device = self.action_ids.device if hasattr(self, "action_ids") else None
         ids = torch.from_numpy(self.tokenizer(names)).to(device)

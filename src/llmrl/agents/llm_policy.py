@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from llmrl.agents.action_names import check_action_names
 from llmrl.agents.heads import ValueHead
 from llmrl.algos.ppo import categorical_logp_entropy
 from llmrl.envs.babyai_text import ACTIONS
@@ -72,10 +73,7 @@ class LLMPolicy(nn.Module):
 
     @action_names.setter
     def action_names(self, names: Sequence[str]) -> None:
-        names = tuple(names)
-        if len(names) < 2 or not all(isinstance(n, str) and n.strip() for n in names):
-            raise ValueError(f"action_names must be at least two non-empty strings, got {names!r}")
-        self._action_names = names
+        self._action_names = check_action_names(names)
 
     # ------------------------------------------------------------------ policy
     def distribution(self, prompts: Sequence[str], *, grad: bool = False) -> tuple[Tensor, Tensor]:
