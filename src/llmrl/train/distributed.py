@@ -142,8 +142,14 @@ def init_distributed(
 
 
 def shutdown(world: World) -> None:
-    """Leave the process group (a no-op for a single process)."""
+    """Leave the process group together (a no-op for a single process).
+
+    Only for a run that ended normally. The barrier keeps a rank from destroying the group
+    while a peer still has gloo work in flight, which made that peer abort ("terminate called
+    without an active exception"). After a failure, exit without it (`os._exit`, as the CLI does).
+    """
     if world.is_distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
