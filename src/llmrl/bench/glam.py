@@ -21,7 +21,7 @@ import torch.multiprocessing as mp
 
 from llmrl.train.distributed import barrier, free_loopback_port, init_distributed, rank_errors, shutdown
 from llmrl.train.glam import (
-    GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, hyperparameters, shard_config,
+    GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, shard_config,
 )
 from llmrl.train.ppo_loop import ppo_loop
 
@@ -44,7 +44,7 @@ def bench_glam(model: str = "smollm2-135m", *, num_envs: int = 2, num_steps: int
         envs = build_envs(cfg, policy)
         metrics: dict[str, float] = {}
         start = time.perf_counter()
-        ppo_loop(policy, envs, build_optimizer(cfg, policy), hyperparameters(cfg), seed=seed, num_updates=1,
+        ppo_loop(policy, envs, build_optimizer(cfg, policy), cfg.hyperparameters(), seed=seed, num_updates=1,
                  on_update=lambda _, m: metrics.update(m))
         seconds = time.perf_counter() - start
         envs.close()
@@ -103,7 +103,7 @@ def _scaling_rank(rank: int, world_size: int, port: int, cfg: GlamConfig, update
         local = shard_config(cfg, world)
         policy = build_policy(local)
         envs = build_envs(local, policy, first_index=world.rank * local.num_envs)
-        loop_policy, hp = data_parallel(policy, local, world), hyperparameters(local)
+        loop_policy, hp = data_parallel(policy, local, world), local.hyperparameters()
         optimizer = build_optimizer(local, policy)
         ppo_loop(loop_policy, envs, optimizer, hp, seed=cfg.seed, num_updates=1)  # warm-up
         barrier(world)

@@ -44,7 +44,7 @@ from llmrl.train.metrics import MetricsLogger
 from llmrl.train.ppo_loop import update_generator
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
-from llmrl.train.symbolic_ppo import check_env_id
+from llmrl.train.ppo_settings import check_env_id
 
 EXPERT = "expert"
 

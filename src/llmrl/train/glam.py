@@ -4,7 +4,7 @@
 32 envs x 40 steps, 4 epochs, minibatch 64, Adam lr 1e-6, clip 0.2, entropy 0.01, value
 coef 0.5, grad norm 0.5, gamma = lambda = 0.99, reward x20, 1.5M frames). `train_glam`
 wires config -> envs -> policy -> `ppo_loop` -> run directory (metrics, checkpoints).
-The pieces (`build_policy`, `build_envs`, `build_optimizer`, `hyperparameters`) are public
+The pieces (`build_policy`, `build_envs`, `build_optimizer`, `cfg.hyperparameters()`) are public
 so that distributed or baseline trainers assemble the same run differently.
 """
 
@@ -34,7 +34,8 @@ from llmrl.train.distributed import (
     DEFAULT_TIMEOUT_S, DataParallelPolicy, World, all_gather_json, check_same_on_all_ranks, init_distributed,
     merge_env_states, rank_errors, reduce_metrics, shard_env_state, shard_size, shutdown,
 )
-from llmrl.train.ppo_loop import PPOHyperparameters, RolloutPolicy, SeededVecEnv, ppo_loop
+from llmrl.train.ppo_loop import RolloutPolicy, SeededVecEnv, ppo_loop
+from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 
@@ -43,16 +44,12 @@ TINY_PREFIX = "tiny-"
 
 
 @dataclass
-class GlamConfig:
-    """Every setting of a GLAM run; defaults are the paper's main runs (`configs/glam/paper.yaml`)."""
+class GlamConfig(PPOSettings):
+    """Every setting of a GLAM run; defaults are the paper's main runs (`configs/glam/paper.yaml`).
 
-    seed: int = 0
-    total_frames: int = 1_500_000
+    The run, task, PPO and run-directory fields come from `PPOSettings`.
+    """
 
-    # Environment: a BabyAIText-* id (room_size / num_dists apply to those) or a minigrid BabyAI-* id.
-    env_id: str = "BabyAIText-MixedTrainLocal-v0"
-    room_size: int = 8
-    num_dists: int = 8
     variant: str | None = None
 
     # Model and policy.
@@ -70,60 +67,20 @@ class GlamConfig:
     scoring: Literal["shared", "naive"] = "shared"
     value_inner: int = 1024
 
-    # PPO.
-    num_envs: int = 32
-    num_steps: int = 40
-    epochs: int = 4
-    minibatch_size: int = 64
-    lr: float = 1e-6
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    adam_eps: float = 1e-5
-    clip_coef: float = 0.2
-    value_clip_coef: float | None = 0.2
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float | None = 0.5
-    gamma: float = 0.99
-    gae_lambda: float = 0.99
-    normalize_advantages: bool = False
-    reward_scale: float = 20.0
-    grad_accum_steps: int = 1
-
-    # Run directory.
-    out_dir: str = "runs"
-    name: str | None = None
-    checkpoint_every: int = 10  # updates
-    keep_checkpoints: int = 3
-    tensorboard: bool = True
-
     # Under torchrun: collectives fail after this many seconds (a dead or stuck rank), not never.
     dist_timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:
-        positive = ("total_frames", "num_envs", "num_steps", "epochs", "minibatch_size", "history",
-                    "checkpoint_every", "grad_accum_steps", "value_inner", "tiny_hidden_size", "tiny_layers")
-        for name in positive:
+        super().__post_init__()
+        for name in ("history", "value_inner", "tiny_hidden_size", "tiny_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.variant is not None and self.variant not in VARIANTS:
             raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
-        if not (self.env_id in GLAM_IDS or self.env_id.startswith("BabyAI-")):
-            raise ValueError(f"env_id must be one of {', '.join(GLAM_IDS)} or a minigrid BabyAI-* id, got {self.env_id!r}")
         if self.model.startswith(TINY_PREFIX) and self.model[len(TINY_PREFIX):] not in FAMILIES:
             raise ValueError(f"tiny models are {', '.join(TINY_PREFIX + f for f in FAMILIES)}, got {self.model!r}")
         if not self.dist_timeout_s > 0:
             raise ValueError(f"dist_timeout_s must be > 0, got {self.dist_timeout_s}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-
-    @property
-    def frames_per_update(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        """Updates needed to reach total_frames (at least one)."""
-        return max(1, -(-self.total_frames // self.frames_per_update))
 
 
 def resolve_device(device: str) -> str:
@@ -175,17 +132,6 @@ def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> S
 def build_optimizer(cfg: GlamConfig, policy: LLMPolicy) -> torch.optim.Adam:
     """Adam over the trainable parameters (LoRA adapters or the whole LM, and the value head)."""
     return torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
-
-
-def hyperparameters(cfg: GlamConfig) -> PPOHyperparameters:
-    """The loop's settings from `cfg`."""
-    return PPOHyperparameters(
-        num_steps=cfg.num_steps, epochs=cfg.epochs, minibatch_size=cfg.minibatch_size, gamma=cfg.gamma,
-        gae_lambda=cfg.gae_lambda, clip_coef=cfg.clip_coef, value_clip_coef=cfg.value_clip_coef,
-        ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef, max_grad_norm=cfg.max_grad_norm,
-        normalize_advantages=cfg.normalize_advantages, reward_scale=cfg.reward_scale,
-        grad_accum_steps=cfg.grad_accum_steps,
-    )
 
 
 def shard_config(cfg: GlamConfig, world: World) -> GlamConfig:
@@ -311,7 +257,7 @@ def _train_glam(cfg: GlamConfig, world: World, config_path: str | Path | None, r
                 if main:
                     save(update + 1, int(metrics["frames"]), merge_env_states(env_states))
 
-        ppo_loop(loop_policy, envs, optimizer, hyperparameters(local), seed=cfg.seed, num_updates=cfg.num_updates,
+        ppo_loop(loop_policy, envs, optimizer, local.hyperparameters(), seed=cfg.seed, num_updates=cfg.num_updates,
                  start_update=start_update, on_update=on_update, before_step=guard)
     envs.close()
     return run

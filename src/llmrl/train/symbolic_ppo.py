@@ -24,81 +24,38 @@ from llmrl.envs.babyai_text import GLAM_IDS, make_level
 from llmrl.eval.glam_eval import EvalResult
 from llmrl.eval.stats import episode_seeds, success_rate_ci
 from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from llmrl.train.glam import hyperparameters, resolve_device
+from llmrl.train.glam import resolve_device
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
 from llmrl.train.ppo_loop import SeededVecEnv, ppo_loop
+from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 
 
 @dataclass
-class SymbolicPPOConfig:
-    """Every setting of a symbolic PPO run; defaults follow the GLAM paper's baseline (`configs/symbolic-ppo/paper.yaml`)."""
+class SymbolicPPOConfig(PPOSettings):
+    """Every setting of a symbolic PPO run; defaults follow the GLAM paper's baseline (`configs/symbolic-ppo/paper.yaml`).
 
-    seed: int = 0
-    total_frames: int = 1_500_000
+    The run, task, PPO and run-directory fields come from `PPOSettings`; the baseline's paper
+    setting changes four of their defaults.
+    """
 
-    # Environment: a BabyAIText-* id (its bare minigrid level; room_size / num_dists apply) or a BabyAI-* id.
-    env_id: str = "BabyAIText-MixedTrainLocal-v0"
-    room_size: int = 8
-    num_dists: int = 8
+    num_envs: int = 64
+    minibatch_size: int = 256
+    lr: float = 1e-4
+    normalize_advantages: bool = True
 
     # Network.
     channels: int = 64
     mission_hidden: int = 128
     device: str = "cpu"  # a small CNN: the CPU is usually the fastest place for it
 
-    # PPO.
-    num_envs: int = 64
-    num_steps: int = 40
-    epochs: int = 4
-    minibatch_size: int = 256
-    lr: float = 1e-4
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    adam_eps: float = 1e-5
-    clip_coef: float = 0.2
-    value_clip_coef: float | None = 0.2
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float | None = 0.5
-    gamma: float = 0.99
-    gae_lambda: float = 0.99
-    normalize_advantages: bool = True
-    reward_scale: float = 20.0
-    grad_accum_steps: int = 1
-
-    # Run directory.
-    out_dir: str = "runs"
-    name: str | None = None
-    checkpoint_every: int = 10  # updates
-    keep_checkpoints: int = 3
-    tensorboard: bool = True
-
     def __post_init__(self) -> None:
-        positive = ("total_frames", "num_envs", "num_steps", "epochs", "minibatch_size", "channels",
-                    "mission_hidden", "checkpoint_every", "grad_accum_steps")
-        for name in positive:
+        super().__post_init__()
+        for name in ("channels", "mission_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        check_env_id(self.env_id)
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-
-    @property
-    def frames_per_update(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        """Updates needed to reach total_frames (at least one)."""
-        return max(1, -(-self.total_frames // self.frames_per_update))
-
-
-def check_env_id(env_id: str) -> None:
-    """Accept the BabyAIText ids and minigrid BabyAI-* ids, with a message listing them otherwise."""
-    if not (env_id in GLAM_IDS or env_id.startswith("BabyAI-")):
-        raise ValueError(f"env_id must be one of {', '.join(GLAM_IDS)} or a minigrid BabyAI-* id, got {env_id!r}")
 
 
 def make_symbolic_env(cfg: SymbolicPPOConfig) -> Any:
@@ -186,7 +143,7 @@ def train_with_ppo(
                     keep_last=cfg.keep_checkpoints,
                 )
 
-        ppo_loop(policy, envs, optimizer, hyperparameters(cfg), seed=cfg.seed, num_updates=cfg.num_updates,
+        ppo_loop(policy, envs, optimizer, cfg.hyperparameters(), seed=cfg.seed, num_updates=cfg.num_updates,
                  start_update=start_update, on_update=on_update, before_step=guard)
     envs.close()
     return run
