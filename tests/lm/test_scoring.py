@@ -128,3 +128,37 @@ def test_errors_are_clear():
     (truncated,) = lm.score([long_prompt], [["go forward"]], truncate="left")
     (short,) = lm.score([" ".join(["red"] * 14)], [["go forward"]])
     torch.testing.assert_close(truncated, short)
+
+
+def test_candidate_tree_feeds_shared_prefixes_once():
+    from llmrl.lm.scoring import CandidateTree
+
+    # Token ids stand for words: 1 "turn", 2 "left", 3 "right", 4 "pick", 5 "up", 6 "drop".
+    tree = CandidateTree([[1, 2], [1, 3], [4, 5, 6], [4, 5], [6], [1, 2]])
+    # Last tokens are never fed: "turn" once for both turns, "pick" and "pick up" once for the pick pair.
+    assert tree.tokens == [1, 4, 5]
+    assert tree.parents == [-1, -1, 1] and tree.depths == [0, 0, 1]
+    assert tree.paths == [[0], [0], [1, 2], [1], [], [0]]
+    assert tree.ancestry().tolist() == [[True, False, False], [False, True, False], [False, True, True]]
+
+
+def test_shared_equals_naive_with_shared_prefixes_and_repeats(tiny_lm):
+    prompts = ["go to the red ball Action 2: ", "you see a wall", "pick"]
+    candidates = [
+        ["turn left", "turn right", "turn left", "pick up the red key", "pick up the red ball", "pick"],
+        ["go", "go forward", "go forward now", "drop"],
+        ["up", "up"],
+    ]
+    naive = tiny_lm.score(prompts, candidates, method="naive")
+    shared = tiny_lm.score(prompts, candidates)
+    assert_close_lists(naive, shared)
+    torch.testing.assert_close(shared[0][0], shared[0][2])  # a repeated candidate gets the same score
+
+
+def test_micro_batches_cap_padding():
+    from llmrl.lm.scoring import micro_batches
+
+    # Within the token budget, but 150 vs 250 would pad 40% of the short row: it gets its own group.
+    assert micro_batches([250, 150, 240], token_budget=4096) == [[0, 2], [1]]
+    assert micro_batches([250, 150, 240], token_budget=4096, max_padding=0.5) == [[0, 2, 1]]
+    assert micro_batches([100, 100, 100], token_budget=200) == [[0, 1], [2]]

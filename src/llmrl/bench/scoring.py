@@ -17,6 +17,7 @@ import psutil
 import torch
 
 from llmrl.lm.model import LanguageModel
+from llmrl.lm.scoring import CandidateTree
 
 ACTIONS = ["turn left", "turn right", "go forward", "pick up", "drop", "toggle"]
 COLORS = ["red", "green", "blue", "purple", "yellow", "grey"]
@@ -107,10 +108,11 @@ def useful_flops(lm: LanguageModel, prompts: list[str], actions: list[str], meth
     pairs = lm.encode(prompts, [actions] * len(prompts))
     embedding = lm.base_model.get_input_embeddings().weight
     body_params = sum(p.numel() for p in lm.base_model.parameters()) - embedding.numel()
+    # The tokens each method feeds: a candidate's last token never is (llmrl.lm.scoring).
     if method == "shared":
-        tokens = sum(len(p.prompt) + sum(len(c) for c in p.candidates) for p in pairs)
+        tokens = sum(len(p.prompt) + len(CandidateTree(p.candidates)) for p in pairs)
     else:
-        tokens = sum(len(p.prompt) + len(c) for p in pairs for c in p.candidates)
+        tokens = sum(len(p.prompt) + len(c) - 1 for p in pairs for c in p.candidates)
     scored = sum(len(c) for p in pairs for c in p.candidates)
     return 2.0 * body_params * tokens + 2.0 * embedding.numel() * scored
 

@@ -13,6 +13,7 @@ from llmrl.lm.scoring import (
     DEFAULT_TOKEN_BUDGET,
     METHODS,
     NORMALIZE,
+    CandidateTree,
     CausalScorer,
     ScoreOutput,
     Seq2SeqScorer,
@@ -224,10 +225,11 @@ class LanguageModel:
 
 def _row_lengths(pairs: list[EncodedPair], method: str) -> list[int]:
     """Padded-row length per prompt, the unit a micro-batch is cut in."""
+    # A candidate's last token is not fed (scoring.py).
     if method == "shared":
-        return [len(p.prompt) + sum(len(c) for c in p.candidates) for p in pairs]
+        return [len(p.prompt) + len(CandidateTree(p.candidates)) for p in pairs]
     # Naive rows come per candidate; a prompt's rows cost count x longest.
-    return [len(p.candidates) * (len(p.prompt) + max(len(c) for c in p.candidates)) for p in pairs]
+    return [len(p.candidates) * (len(p.prompt) + max(len(c) for c in p.candidates) - 1) for p in pairs]
 
 
 def _ensure_pad_token(tokenizer: PreTrainedTokenizerBase) -> None:

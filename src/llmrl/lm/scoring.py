@@ -7,22 +7,25 @@ Two methods compute the same numbers:
 - "naive": one padded row per (prompt, candidate); the prompt is recomputed for
   every candidate. The reference.
 - "shared": each prompt is computed once for all its candidates.
-  Causal models: one packed row per prompt, `[prompt][cand 1][cand 2]...`, with a
-  block attention mask (a candidate token sees the prompt and the earlier tokens
-  of its own candidate only) and position ids restarting at len(prompt) for each
-  candidate, so every candidate token sees exactly what it would see in its own
-  row. Encoder-decoders: the encoder runs once per prompt and its states are
+  Causal models: one packed row per prompt, `[prompt][candidate prefix tree]`: the
+  candidates' tokens form a tree in which shared prefixes appear once ("turn" of
+  "turn left" / "turn right"), under a tree attention mask (a candidate token sees
+  the prompt and its own earlier tokens only) with position ids len(prompt) + depth,
+  so every candidate token sees exactly what it would see in its own row. Encoder-decoders: the encoder runs once per prompt and its states are
   expanded (index_select, so gradients flow back) to the decoder rows of the
   candidates.
 Both run under autograd when asked, so a PPO update gets the same saving.
 
 Logits are computed only where a candidate token is predicted: the output head
-(49k x hidden for SmolLM2) is applied to those hidden states only.
+(49k x hidden for SmolLM2) is applied to those hidden states only. A candidate's
+last token predicts nothing that is scored, so it is never fed to a causal model
+(a one-token candidate adds no token to a packed row at all).
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import PreTrainedModel
@@ -32,6 +35,7 @@ from llmrl.lm.tokenization import EncodedPair
 METHODS = ("shared", "naive")
 NORMALIZE = ("sum", "mean")
 DEFAULT_TOKEN_BUDGET = 4096
+MAX_PADDING = 0.1
 
 
 @dataclass
@@ -42,18 +46,22 @@ class ScoreOutput:
     hidden: torch.Tensor  # [num prompts in the micro-batch, hidden]
 
 
-def micro_batches(lengths: Sequence[int], token_budget: int) -> list[list[int]]:
+def micro_batches(lengths: Sequence[int], token_budget: int, max_padding: float = MAX_PADDING) -> list[list[int]]:
     """Group indices so that each group's padded size (count x longest) stays within `token_budget`.
 
-    Indices are sorted by length first so that rows of similar length share padding.
-    A single item longer than the budget forms its own group.
+    Indices are sorted by length first so that rows of similar length share padding,
+    and a group closes when the next item is shorter than its longest by more than
+    `max_padding` (a fraction): padded tokens cost as much as real ones, and a few more
+    calls cost less than computing them. A single item longer than the budget forms its
+    own group.
     """
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
     groups: list[list[int]] = []
     current: list[int] = []
     for i in order:
         # The first index of a group is its longest (descending order).
-        if current and (len(current) + 1) * lengths[current[0]] > token_budget:
+        longest = lengths[current[0]] if current else 0
+        if current and ((len(current) + 1) * longest > token_budget or lengths[i] < (1 - max_padding) * longest):
             groups.append(current)
             current = []
         current.append(i)
@@ -98,39 +106,34 @@ class CausalScorer:
                 positions += [(len(rows), start + t) for t in range(len(cand))]
                 owners += [len(rows)] * len(cand)
                 targets += cand
-                rows.append(pair.prompt + cand)
+                rows.append(pair.prompt + cand[:-1])
         input_ids = _pad(rows, self.pad_id).to(device)
         attention = _pad([[1] * len(r) for r in rows], 0).to(device)
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention).last_hidden_state
         return self._finish(hidden, positions, targets, owners, len(rows), hidden_at)
 
     def shared(self, pairs: Sequence[EncodedPair], device: torch.device) -> ScoreOutput:
-        """One packed row per prompt: the prompt, then every candidate, under a block mask."""
-        rows, segments, position_rows = [], [], []
+        """One packed row per prompt: the prompt, then its candidates' prefix tree, under a tree mask."""
+        rows, position_rows, trees = [], [], []
         owners, positions, targets, hidden_at = [], [], [], []
         num_candidates = 0
         for b, pair in enumerate(pairs):
             prompt_len = len(pair.prompt)
-            row, seg, pos = list(pair.prompt), [-1] * prompt_len, list(range(prompt_len))
+            tree = CandidateTree(pair.candidates)
             hidden_at.append((b, prompt_len - 1))
-            for k, cand in enumerate(pair.candidates):
-                start = len(row)
-                # Token t of the candidate is predicted by the previous token of the same
-                # candidate, or by the last prompt token for t == 0.
-                positions += [(b, prompt_len - 1)] + [(b, start + t) for t in range(len(cand) - 1)]
+            for nodes, cand in zip(tree.paths, pair.candidates, strict=True):
+                # Token t is predicted by the node of the candidate's first t tokens (the last
+                # prompt token for t == 0).
+                positions += [(b, prompt_len - 1)] + [(b, prompt_len + node) for node in nodes]
                 owners += [num_candidates] * len(cand)
                 targets += cand
                 num_candidates += 1
-                row += cand
-                seg += [k] * len(cand)
-                pos += range(prompt_len, prompt_len + len(cand))  # positions restart after the prompt
-            rows.append(row)
-            segments.append(seg)
-            position_rows.append(pos)
+            rows.append(list(pair.prompt) + tree.tokens)
+            position_rows.append(list(range(prompt_len)) + [prompt_len + d for d in tree.depths])
+            trees.append((prompt_len, tree))
         input_ids = _pad(rows, self.pad_id).to(device)
         position_ids = _pad(position_rows, 0).to(device)
-        seg = _pad(segments, -2).to(device)
-        mask = _block_mask(seg, self.head.weight.dtype)
+        mask = _tree_mask(trees, input_ids.shape[1], self.head.weight.dtype).to(device)
         hidden = self.backbone(input_ids=input_ids, attention_mask=mask, position_ids=position_ids).last_hidden_state
         return self._finish(hidden, positions, targets, owners, num_candidates, hidden_at)
 
@@ -148,20 +151,66 @@ class CausalScorer:
         return ScoreOutput(scores, hidden[at[:, 0], at[:, 1]])
 
 
-def _block_mask(seg: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Additive 4-D mask [B, 1, T, T] for packed rows; segment -1 = prompt, k >= 0 = candidate k, -2 = padding.
+class CandidateTree:
+    """The fed tokens of a prompt's candidates as a prefix tree: shared prefixes are computed once.
 
-    Query i may see key j when j <= i and j is a prompt token or in i's own candidate.
+    A candidate's last token is never fed (it predicts nothing scored), so candidate
+    [t0, t1, t2] needs the nodes for [t0] and [t0, t1]; "turn left" and "turn right" share
+    the node "turn", and a yes/no question pair shares everything it feeds.
+    `tokens[n]`, `parents[n]` (-1: the prompt) and `depths[n]` describe node n, parents
+    before children; `paths[k]` lists candidate k's nodes in order.
+    """
+
+    def __init__(self, candidates: Sequence[Sequence[int]]):
+        self.tokens: list[int] = []
+        self.parents: list[int] = []
+        self.depths: list[int] = []
+        self.paths: list[list[int]] = []
+        index: dict[tuple[int, int], int] = {}
+        for cand in candidates:
+            path, parent = [], -1
+            for depth, token in enumerate(cand[:-1]):
+                node = index.get((parent, token))
+                if node is None:
+                    node = index[parent, token] = len(self.tokens)
+                    self.tokens.append(token)
+                    self.parents.append(parent)
+                    self.depths.append(depth)
+                path.append(node)
+                parent = node
+            self.paths.append(path)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def ancestry(self) -> np.ndarray:
+        """[n, n] bool: node i may attend to node j (j is i or one of its ancestors)."""
+        n = len(self.tokens)
+        seen = np.zeros((n, n), dtype=bool)
+        for node, parent in enumerate(self.parents):  # parents come first, so their rows are complete
+            if parent >= 0:
+                seen[node] = seen[parent]
+            seen[node, node] = True
+        return seen
+
+
+def _tree_mask(trees: Sequence[tuple[int, CandidateTree]], width: int, dtype: torch.dtype) -> torch.Tensor:
+    """Additive 4-D mask [B, 1, T, T] for packed rows of (prompt length, candidate tree).
+
+    Prompt tokens attend causally; a tree node attends to the whole prompt and to its own
+    ancestors, so each candidate token sees exactly what it would see in its own row.
     Padding tokens see only themselves (no fully masked row, hence no NaN).
     """
-    length = seg.shape[1]
-    causal = torch.ones(length, length, dtype=torch.bool, device=seg.device).tril()
-    key, query = seg[:, None, :], seg[:, :, None]
-    allowed = causal & ((key == -1) | (key == query)) & (query != -2)
-    allowed |= torch.eye(length, dtype=torch.bool, device=seg.device)
+    allowed = np.zeros((len(trees), width, width), dtype=bool)
+    allowed[:, np.arange(width), np.arange(width)] = True
+    for b, (prompt_len, tree) in enumerate(trees):
+        end = prompt_len + len(tree)
+        allowed[b, :prompt_len, :prompt_len] = np.tri(prompt_len, dtype=bool)
+        allowed[b, prompt_len:end, :prompt_len] = True
+        allowed[b, prompt_len:end, prompt_len:end] = tree.ancestry()
     # Additive form: both the eager and the SDPA attention of transformers accept it as is.
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=seg.device)
-    return mask.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
+    mask = torch.zeros(allowed.shape, dtype=dtype)
+    return mask.masked_fill_(torch.from_numpy(~allowed), torch.finfo(dtype).min)[:, None]
 
 
 class Seq2SeqScorer:
