@@ -17,6 +17,7 @@ Rule (so that `method="naive"` and `method="shared"` see the very same ids):
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from transformers import PreTrainedTokenizerBase
 
@@ -29,6 +30,9 @@ class EncodedPair:
     candidates: list[list[int]]
 
 
+CANDIDATE_CACHE_SIZE = 8192
+
+
 class BoundaryTokenizer:
     """Applies the prompt/candidate tokenization rule of this module for one model."""
 
@@ -36,6 +40,9 @@ class BoundaryTokenizer:
         self.tokenizer = tokenizer
         self.is_encoder_decoder = is_encoder_decoder
         self._bos_prefix = self._detect_bos_prefix()
+        # Candidates repeat on every call (GLAM's six actions, ELLM's goal questions): tokenizing
+        # them again cost ~30% of a tiny model's scoring step. A tokenizer is deterministic.
+        self._candidate_ids = lru_cache(maxsize=CANDIDATE_CACHE_SIZE)(self._tokenize_candidate)
 
     def _detect_bos_prefix(self) -> list[int]:
         bos = self.tokenizer.bos_token_id
@@ -46,6 +53,9 @@ class BoundaryTokenizer:
 
     def _ids(self, text: str, special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
+
+    def _tokenize_candidate(self, text: str) -> tuple[int, ...]:
+        return tuple(self._ids(text, special=False))
 
     def encode_prompt(self, prompt: str) -> tuple[list[int], str]:
         """Prompt ids and the whitespace cut off its end (moved to candidates of causal models)."""
@@ -76,7 +86,7 @@ class BoundaryTokenizer:
         prompt_ids, moved = self.encode_prompt(prompt)
         encoded = []
         for candidate in candidates:
-            ids = self._ids(moved + candidate, special=False) if candidate else []
+            ids = list(self._candidate_ids(moved + candidate)) if candidate else []
             if not ids:
                 raise ValueError(f"candidate {candidate!r} has no tokens; every candidate needs at least one")
             encoded.append(ids)
