@@ -37,3 +37,12 @@ def test_bad_arguments():
         progress.update(5)
         with pytest.raises(ValueError, match="frames went backwards"):
             progress.update(4)
+
+
+def test_slow_runs_show_fractional_fps(monkeypatch):
+    progress = TrainingProgress(1000, console=Console(file=io.StringIO()))
+    clock = iter([0.0, 10.0])
+    monkeypatch.setattr("llmrl.train.progress.time.perf_counter", lambda: next(clock))
+    progress.__enter__()
+    progress.frames = 4  # 4 frames in 10 s, as SmolLM2 PPO on a CPU
+    assert progress.status() == "fps 0.4"
