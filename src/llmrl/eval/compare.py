@@ -5,11 +5,15 @@ so the seeds of one setting are aggregated. For each run, from its metrics.csv:
 
 - success at budget B: the mean `success_rate` of its last `smooth` rows with frames <= B
   (training success is noisy per update); NaN when the run stopped before B;
+- success at end: the same over its last `smooth` rows, whatever its frames (the only success
+  of a run too short or too slow for the budgets, e.g. GLAM with a real LM on CPU);
 - frames to threshold: the first frames at which the running mean of `smooth` rows reaches
   `threshold` (0.5); NaN when it never does.
 
 A group reports the mean and standard deviation over its seeds (and how many seeds reached
-the threshold). `evaluate_run` evaluates the latest checkpoint of any run (GLAM or a baseline).
+the threshold), and its frames: the mean over seeds of the last frames each run logged. A run
+that logged no success yet (no episode ended, e.g. a few updates of a slow model) has no success
+values and is left out of the plot, not an error. `evaluate_run` evaluates the latest checkpoint of any run (GLAM or a baseline).
 """
 
 from __future__ import annotations
@@ -43,15 +47,16 @@ class GroupSummary:
     runs: list[str]
     final_frames: float  # mean over seeds of the last logged frames
     success_at: dict[int, tuple[float, float]] = field(default_factory=dict)  # budget -> (mean, std)
+    final_success: tuple[float, float] = (math.nan, math.nan)  # (mean, std) of the success at each run's end
     frames_to_threshold: tuple[float, float] = (math.nan, math.nan)  # (mean, std) over the seeds that reached it
     reached: int = 0  # seeds that reached the threshold
 
 
 def success_at_budget(run: RunCurves, budget: int, smooth: int = 5) -> float:
     """Mean success_rate of the last `smooth` rows with frames <= budget (NaN if the run ends before it)."""
-    frames, success = _curve(run)
-    if frames.size == 0 or frames[-1] < budget:
+    if last_frames(run) < budget:
         return math.nan
+    frames, success = _curve(run)
     upto = success[frames <= budget]
     return float(np.mean(upto[-smooth:])) if upto.size else math.nan
 
@@ -63,6 +68,15 @@ def frames_to_threshold(run: RunCurves, threshold: float = 0.5, smooth: int = 5)
         if np.mean(success[max(0, i - smooth + 1) : i + 1]) >= threshold:
             return float(frames[i])
     return math.nan
+
+
+def last_frames(run: RunCurves) -> float:
+    """The last frames the run logged, whether or not that row has a success value (NaN: none)."""
+    frames = run.columns.get("frames")
+    if frames is None:
+        raise PlotError(f"{run.path / 'metrics.csv'} has no 'frames' column")
+    logged = frames[~np.isnan(frames)]
+    return float(logged[-1]) if logged.size else math.nan
 
 
 def _curve(run: RunCurves) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +107,11 @@ def compare_runs(
     if smooth < 1 or not 0 < threshold <= 1:
         raise ValueError(f"smooth must be >= 1 and threshold in (0, 1], got {smooth} and {threshold}")
     runs = [read_run(path) for path in run_dirs]
+    for run in runs:
+        if math.isnan(last_frames(run)):
+            raise PlotError(f"{run.path / 'metrics.csv'} has no row with its frames logged")
     if budgets is None:
-        common = int(min(_curve(run)[0][-1] for run in runs))
+        common = int(min(last_frames(run) for run in runs))
         budgets = sorted({common // 2, common} - {0})
     if any(b <= 0 for b in budgets):
         raise ValueError(f"budgets must be positive frame counts, got {list(budgets)}")
@@ -109,12 +126,19 @@ def compare_runs(
             label=labels[key],
             algo=key[0],
             runs=[str(r.path) for r in members],
-            final_frames=float(np.mean([_curve(r)[0][-1] for r in members])),
+            final_frames=float(np.mean([last_frames(r) for r in members])),
             success_at={b: _mean_std([success_at_budget(r, b, smooth) for r in members]) for b in budgets},
+            final_success=_mean_std([_final_success(r, smooth) for r in members]),
             frames_to_threshold=_mean_std(reached),
             reached=len(reached),
         ))
     return summaries, list(budgets)
+
+
+def _final_success(run: RunCurves, smooth: int) -> float:
+    """Mean success_rate of the run's last `smooth` rows that have one (NaN: none has)."""
+    success = _curve(run)[1]
+    return float(np.mean(success[-smooth:])) if success.size else math.nan
 
 
 def _labels(groups: dict[tuple[str, str], list[RunCurves]]) -> dict[tuple[str, str], str]:
@@ -144,14 +168,15 @@ def _cell(mean: float, std: float, digits: int = 3) -> str:
 
 def table_rows(summaries: Sequence[GroupSummary], budgets: Sequence[int], threshold: float = 0.5) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the comparison table (strings), shared by the markdown and the terminal table."""
-    header = ["method", "seeds", "frames", *[f"success @ {b:,}" for b in budgets], f"frames to {threshold:g}"]
+    header = ["method", "seeds", "frames", *[f"success @ {b:,}" for b in budgets], "success at end",
+              f"frames to {threshold:g}"]
     rows = []
     for s in summaries:
         to_threshold = _cell(*s.frames_to_threshold, digits=0) if s.reached else "never"
         if s.reached and s.reached < len(s.runs):
             to_threshold += f" ({s.reached}/{len(s.runs)} seeds)"
         rows.append([s.label, str(len(s.runs)), f"{s.final_frames:,.0f}",
-                     *[_cell(*s.success_at[b]) for b in budgets], to_threshold])
+                     *[_cell(*s.success_at[b]) for b in budgets], _cell(*s.final_success), to_threshold])
     return header, rows
 
 
@@ -161,21 +186,29 @@ def write_comparison(
     """Write compare.md, compare.json and compare.png (learning curves) under `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Runs that logged no success (no episode ended yet) have no curve to draw.
+    runs = [run for s in summaries for run in s.runs if _curve(read_run(run))[1].size]
+    if not runs:
+        raise PlotError("no run logged a success_rate yet (no episode ended): nothing to compare")
+    unplotted = [s.label for s in summaries if not set(s.runs) & set(runs)]
     header, rows = table_rows(summaries, budgets, threshold)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     note = (f"\nSuccess: mean ± std over seeds of the mean training success_rate of the last logged rows "
-            f"at or before each frame budget; frames to {threshold:g}: first frames where it is reached.\n")
+            f"at or before each frame budget (n/a: a seed stopped before it) or at the run's end; "
+            f"frames: the last frames logged (mean over seeds); frames to {threshold:g}: first frames where "
+            f"it is reached.\n")
+    if unplotted:
+        note += f"Not in the plot (no episode ended, so no success logged): {', '.join(unplotted)}.\n"
     md = out_dir / "compare.md"
     md.write_text("\n".join(lines) + "\n" + note)
     js = out_dir / "compare.json"
     payload = {"budgets": list(budgets), "threshold": threshold,
                "groups": [{**asdict(s), "success_at": {str(b): v for b, v in s.success_at.items()}} for s in summaries]}
     js.write_text(json.dumps(_finite(payload), indent=2) + "\n")
-    runs = [run for s in summaries for run in s.runs]
     # One curve per group: by run name when names tell the groups apart, else by config.
     names = {_TIMESTAMP.sub("", Path(r).name) for r in runs}
-    by_name = len(names) == len(summaries)
+    by_name = len(names) == len(summaries) - len(unplotted)
     png = plot_learning_curves(runs, out_dir / "compare.png", group_by="name" if by_name else None,
                                title="success rate vs frames")
     return md, js, png
