@@ -46,3 +46,21 @@ def test_slow_runs_show_fractional_fps(monkeypatch):
     progress.__enter__()
     progress.frames = 4  # 4 frames in 10 s, as SmolLM2 PPO on a CPU
     assert progress.status() == "fps 0.4"
+
+
+def test_phase_inside_an_update_is_shown_and_cleared(monkeypatch):
+    out = io.StringIO()
+    now = [0.0]
+    monkeypatch.setattr("llmrl.train.progress.time.perf_counter", lambda: now[0])
+    with TrainingProgress(100, "glam", log_every_s=0, console=Console(file=out, width=200)) as progress:
+        progress.update(10, success=0.5)  # line 1
+        now[0] = 1.0
+        progress.phase("rollout 1/16")  # 1 s after the last line: quiet
+        now[0] = 14.0
+        progress.phase("update 4/16 samples")  # 14 s after: a line
+        now[0] = 15.0
+        progress.update(20, success=0.75)  # line 3, phase cleared
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert "update 4/16 samples" in lines[1] and "rollout" not in out.getvalue()
+    assert "samples" not in lines[2]

@@ -258,6 +258,7 @@ def _train_glam(cfg: GlamConfig, world: World, config_path: str | Path | None, r
                     save(update + 1, int(metrics["frames"]), merge_env_states(env_states))
 
         ppo_loop(loop_policy, envs, optimizer, local.hyperparameters(), seed=cfg.seed, num_updates=cfg.num_updates,
-                 start_update=start_update, on_update=on_update, before_step=guard)
+                 start_update=start_update, on_update=on_update, before_step=guard,
+                 on_phase=progress.phase if main else None)
     envs.close()
     return run

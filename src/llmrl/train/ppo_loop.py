@@ -215,8 +215,12 @@ def collect_rollout(
     num_steps: int,
     generator: torch.Generator,
     scoring: Stopwatch,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Rollout:
-    """Act `num_steps` times in every env with actions sampled from `policy` (no grad)."""
+    """Act `num_steps` times in every env with actions sampled from `policy` (no grad).
+
+    `on_phase(text)` hears after each step how far the rollout is.
+    """
     T, N = num_steps, envs.num_envs
     buf = {k: torch.zeros(T, N) for k in ("actions", "logp", "values", "rewards", "terminated", "truncated")}
     obs: list[list[Any]] = []
@@ -240,6 +244,8 @@ def collect_rollout(
             episodes.append({**episode, "success": float(success)})
             if truncated[i] and not terminated[i]:
                 finals.append((t, i, final_obs[i]))
+        if on_phase is not None:
+            on_phase(f"rollout {t + 1}/{T}")
     # Values of the truncated episodes' last observations and of the observation after the
     # rollout, in one batch: the policy does not change during the rollout.
     with scoring:
@@ -273,13 +279,18 @@ def ppo_loop(
     on_update: Callable[[int, dict[str, float]], None] | None = None,
     before_step: BeforeStep | None = None,
     is_main_process: bool = True,
+    on_phase: Callable[[str], None] | None = None,
 ) -> None:
     """Run PPO updates `start_update` .. `num_updates - 1` (see the module docstring).
 
     `on_update(update, metrics)` runs after each update on the main process only: it logs,
     shows progress and checkpoints (the loop's own state is then just `envs.state()`).
     `before_step(grad_norm)` may veto or abort an optimizer step (the NaN guard).
+    `on_phase(text)` hears, on the main process, how far the rollout and the update are:
+    with a large model one update takes minutes.
     """
+    if not is_main_process:
+        on_phase = None
     batch_size = hp.num_steps * envs.num_envs
     params = policy.trainable_parameters()
     for update in range(start_update, num_updates):
@@ -288,7 +299,7 @@ def ppo_loop(
 
         # 1. Rollout: step the envs with actions sampled from the current policy.
         policy.train(False)
-        rollout = collect_rollout(policy, envs, hp.num_steps, update_generator(seed, update, 0), scoring)
+        rollout = collect_rollout(policy, envs, hp.num_steps, update_generator(seed, update, 0), scoring, on_phase)
 
         # 2. Advantages: GAE(lambda) on rewards scaled as in the paper (x20).
         advantages, returns = compute_gae(
@@ -306,9 +317,16 @@ def ppo_loop(
         flat_obs = [o for step in rollout.obs for o in step]
         flat_actions = rollout.actions.reshape(-1)
 
+        evaluated, to_evaluate = 0, hp.epochs * batch_size
+
         def evaluate(indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+            nonlocal evaluated
             with scoring:
-                return policy.evaluate([flat_obs[j] for j in indices.tolist()], flat_actions[indices])
+                out = policy.evaluate([flat_obs[j] for j in indices.tolist()], flat_actions[indices])
+            evaluated += len(indices)
+            if on_phase is not None:
+                on_phase(f"update {evaluated}/{to_evaluate} samples")
+            return out
 
         batch = PPOBatch(
             old_logp=rollout.logp.reshape(-1),

@@ -9,6 +9,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
+PHASE_LINE_EVERY_S = 10.0
+
+
 class TrainingProgress:
     """Frames done out of `total_frames`, frames per second and live fields (success rate, ...).
 
@@ -43,6 +46,7 @@ class TrainingProgress:
         self._printed_frames: int | None = None
         self._bar: Progress | None = None
         self._task: Any = None
+        self._phase: str | None = None
 
     def __enter__(self) -> TrainingProgress:
         self._start = time.perf_counter()
@@ -68,11 +72,28 @@ class TrainingProgress:
             raise ValueError(f"frames went backwards: {frames} < {self.frames}")
         self.frames = frames
         self.fields.update(fields)
+        self._phase = None
         if self._bar is not None:
             self._bar.update(self._task, completed=min(frames, self.total_frames), status=self.status())
             return
         now = time.perf_counter()
         if self._last_line is None or now - self._last_line >= self.log_every_s:
+            self._print_line()
+            self._last_line = now
+
+    def phase(self, text: str) -> None:
+        """Say how far the work inside an update is (`rollout 3/16`), between `update` calls.
+
+        On a terminal the bar shows it at once; otherwise a line is printed when none has
+        been for `max(log_every_s, PHASE_LINE_EVERY_S)` seconds, so a minutes-long update
+        shows life without a line per step.
+        """
+        self._phase = text
+        if self._bar is not None:
+            self._bar.update(self._task, status=self.status())
+            return
+        now = time.perf_counter()
+        if self._last_line is None or now - self._last_line >= max(self.log_every_s, PHASE_LINE_EVERY_S):
             self._print_line()
             self._last_line = now
 
@@ -85,6 +106,8 @@ class TrainingProgress:
     def status(self) -> str:
         """The live fields and fps as one short string."""
         parts = [f"{key} {_fmt(value)}" for key, value in self.fields.items()]
+        if self._phase is not None:
+            parts.append(self._phase)
         # Three significant digits: SmolLM2 on a CPU runs at 0.4 frames/s, which ",.0f" showed as 0.
         fps = self.fps
         return " | ".join([*parts, f"fps {fps:,.0f}" if fps >= 100 else f"fps {fps:.3g}"])
