@@ -52,3 +52,11 @@ def test_command_starts_a_new_run_then_resumes_it(tmp_path):
     (run / "checkpoints" / "step-0000001000" / "meta.json").write_text('{"step": 1000}')
     resumed = command("novelty", 2, 5000, tmp_path, config)
     assert resumed[resumed.index("--resume") + 1] == str(run) and "--config" not in resumed
+
+
+def test_stages_bring_every_run_to_the_same_budget_in_turn():
+    from llmrl.train.ellm_experiment import stages
+
+    assert stages(200_000, 50_000) == [50_000, 100_000, 150_000, 200_000]
+    assert stages(120_000, 50_000) == [50_000, 100_000, 120_000]
+    assert stages(200_000, None) == [200_000] and stages(10_000, 50_000) == [10_000]

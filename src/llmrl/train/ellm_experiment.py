@@ -5,7 +5,9 @@
 
 `run` trains every (method, seed) with `llmrl train ellm` in subprocesses (`--jobs` at a
 time, one torch thread each), skipping pairs already finished and resuming interrupted ones,
-then summarizes. `summarize` prints a Markdown table of the last logged achievements per
+then summarizes. With `--stage-frames S` every run first goes to S frames, then all to 2S,
+and so on up to `--frames`: an experiment stopped early (it takes CPU-days) leaves every
+method at the same budget, and a later `run` continues it. `summarize` prints a Markdown table of the last logged achievements per
 episode and Crafter score (mean +- std over seeds, with the frames each run reached) and
 plots achievements per episode against frames (`<root>/achievements_per_episode.png`).
 """
@@ -50,11 +52,19 @@ def command(method: str, seed: int, frames: int, root: Path, config: Path) -> li
     """The `llmrl train ellm` command line of one (method, seed), resuming a started run."""
     base = [sys.executable, "-m", "llmrl", "train", "ellm"]
     started = run_dir_of(root, method, seed)
-    settings = [f"total_frames={frames}", "torch_threads=1"]
+    # One checkpoint kept: a full replay is over a gigabyte, and 15 runs share one disk.
+    settings = [f"total_frames={frames}", "torch_threads=1", "keep_checkpoints=1"]
     if started is not None and latest_checkpoint(started) is not None:
         return [*base, "--resume", str(started), *settings]
     return [*base, "--config", str(config), "--intrinsic", method, "--root", str(root),
             "--name", f"{method}-seed{seed}", f"seed={seed}", *settings]
+
+
+def stages(frames: int, stage_frames: int | None) -> list[int]:
+    """The budgets every run reaches in turn: multiples of `stage_frames`, then `frames`."""
+    if stage_frames is None or stage_frames >= frames:
+        return [frames]
+    return list(range(stage_frames, frames, stage_frames)) + [frames]
 
 
 def run_all(methods: list[str], seeds: int, frames: int, root: Path, config: Path, jobs: int) -> None:
@@ -117,13 +127,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one core each)")
+    parser.add_argument("--stage-frames", type=int, default=None,
+                        help="bring every run to this many frames, then to twice as many, ... up to --frames")
     args = parser.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
     unknown = [m for m in methods if m not in METHODS]
-    if unknown or args.frames < 1 or args.seeds < 1 or args.jobs < 1:
-        parser.error(f"need methods among {METHODS} (unknown: {unknown}), frames, seeds and jobs >= 1")
+    if unknown or min(args.frames, args.seeds, args.jobs, args.stage_frames or 1) < 1:
+        parser.error(f"need methods among {METHODS} (unknown: {unknown}), frames, seeds, jobs and stage frames >= 1")
     if args.action == "run":
-        run_all(methods, args.seeds, args.frames, args.root, args.config, args.jobs)
+        for budget in stages(args.frames, args.stage_frames):
+            run_all(methods, args.seeds, budget, args.root, args.config, args.jobs)
     print(summarize(args.root))
 
 
