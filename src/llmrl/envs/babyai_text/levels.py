@@ -26,6 +26,9 @@ from minigrid.envs.babyai.core.verifier import (
 TASKS = ("goto", "pickup", "putnext", "open", "pickup_then_goto", "goto_after_pickup")
 """Task types, one per registered single-task id."""
 
+SEQUENCE_PHRASINGS = ("pickup_then_goto", "goto_after_pickup")
+"""Two phrasings of the reference's one "pick up then go to" task family."""
+
 SPLITS = (None, "train", "test")
 
 HELD_OUT_PAIRS = frozenset({("yellow", "box"), ("red", "key"), ("green", "ball"), ("red", "door"), ("grey", "door")})
@@ -70,6 +73,10 @@ class GlamLevel(RoomGridLevel):
         if "putnext" in tasks and num_dists > len(_OBJECT_PAIRS) - 2:
             raise ValueError(f"putnext needs unique objects: num_dists must be <= {len(_OBJECT_PAIRS) - 2}")
         self.tasks = tasks
+        # A mixed level draws one of the reference's task families, then a phrasing: the two
+        # sequence phrasings together are one family, so they come up 1/5 of the time, not 2/6.
+        sequences = tuple(t for t in tasks if t in SEQUENCE_PHRASINGS)
+        self.families = tuple((t,) for t in tasks if t not in SEQUENCE_PHRASINGS) + ((sequences,) if sequences else ())
         self.split = split
         self.num_dists = num_dists
         self.task_type = tasks[0]
@@ -79,7 +86,8 @@ class GlamLevel(RoomGridLevel):
 
     def _gen_grid(self, width: int, height: int) -> None:
         # Draw the task first: `open` needs a second room, so the grid width follows it.
-        self.task_type = self.tasks[self._rand_int(0, len(self.tasks))] if len(self.tasks) > 1 else self.tasks[0]
+        family = self.families[self._rand_int(0, len(self.families))] if len(self.families) > 1 else self.families[0]
+        self.task_type = family[self._rand_int(0, len(family))] if len(family) > 1 else family[0]
         self.num_cols = 2 if self.task_type == "open" else 1
         self.width = (self.room_size - 1) * self.num_cols + 1
         # Our own rejection loop (not RoomGridLevel's, which prints every rejection).
