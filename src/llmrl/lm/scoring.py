@@ -75,9 +75,15 @@ def _pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
     return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long)
 
 
-def _log_likelihoods(logits: torch.Tensor, targets: torch.Tensor, owner: torch.Tensor, count: int) -> torch.Tensor:
-    """Sum log softmax(logits)[target] per owner; float32 whatever the model dtype."""
-    token_logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets[:, None]).squeeze(-1)
+def _log_likelihoods(
+    logits: torch.Tensor, targets: torch.Tensor, owner: torch.Tensor, count: int, rows: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Sum log softmax(logits[rows])[target] per owner; float32 whatever the model dtype.
+
+    `rows[i]`: the logits row that predicts target i (default: row i).
+    """
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    token_logp = logp[rows, targets] if rows is not None else logp.gather(-1, targets[:, None]).squeeze(-1)
     return torch.zeros(count, dtype=token_logp.dtype, device=token_logp.device).index_add(0, owner, token_logp)
 
 
@@ -140,12 +146,16 @@ class CausalScorer:
     def _finish(self, hidden, positions, targets, owners, count, hidden_at) -> ScoreOutput:
         device = hidden.device
         index = torch.tensor(positions, dtype=torch.long, device=device)
-        logits = self._head(hidden[index[:, 0], index[:, 1]])
+        # Candidates that share a prefix read the same positions: the head (and the softmax over
+        # the vocabulary) runs once per distinct position, which halves it for yes/no pairs.
+        distinct, rows = torch.unique(index[:, 0] * hidden.shape[1] + index[:, 1], return_inverse=True)
+        logits = self._head(hidden.reshape(-1, hidden.shape[-1])[distinct])
         scores = _log_likelihoods(
             logits,
             torch.tensor(targets, dtype=torch.long, device=device),
             torch.tensor(owners, dtype=torch.long, device=device),
             count,
+            rows,
         )
         at = torch.tensor(hidden_at, dtype=torch.long, device=device)
         return ScoreOutput(scores, hidden[at[:, 0], at[:, 1]])
