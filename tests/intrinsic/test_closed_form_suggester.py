@@ -87,3 +87,13 @@ def test_repeated_state_costs_no_model_call_and_disk_cache_survives(lm, tmp_path
 def test_bad_settings_are_rejected(lm, kwargs, message):
     with pytest.raises(ValueError, match=message):
         ClosedFormSuggester(lm, **({"goals": GOALS} | kwargs))
+
+
+def test_yes_no_prompt_gives_worked_answers_before_the_state():
+    from llmrl.intrinsic.prompts import YES_NO_EXAMPLES, yes_no_state_prompt
+
+    prompt = yes_no_state_prompt("You see water. You are targeting water.")
+    assert prompt.endswith("You see water. You are targeting water.\nQuestion: Should you")
+    assert {answer for _, _, answer in YES_NO_EXAMPLES} == {"yes", "no"}
+    for state, goal, answer in YES_NO_EXAMPLES:
+        assert f"{state}\nQuestion: Should you {goal}?\nAnswer: {answer}\n" in prompt

@@ -40,7 +40,7 @@ class ClosedFormSuggester:
     goals: the candidate goals (lower-cased, no repeats). `top_k` (when given) replaces the
     threshold: the k not-yet-achieved goals with the highest P(yes). The threshold 0.5 is the
     paper's rule; small models need `top_k` (the embedded SmolLM2-135M gives P(yes) of
-    0.02-0.1 to every Crafter goal, so 0.5 accepts none). P(yes) of every goal is
+    0.12-0.41 to every Crafter goal, so 0.5 accepts none). P(yes) of every goal is
     memoized in memory by state text, and in the SQLite file `cache_path` when given, so a
     state seen before costs no model call.
     """

@@ -2,6 +2,7 @@
 
 Our own wording in the reference's form: the valid verbs, a one-sentence instruction,
 two worked examples answered as `- verb noun` bullet lists, then the state and the question.
+The yes/no question gets worked examples too (two yes, two no).
 """
 
 from llmrl.envs.crafter_text import GOALS
@@ -41,10 +42,27 @@ def open_ended_prompt(state_text: str, verbs: tuple[str, ...] = CRAFTER_VERBS) -
     return f"{header}{shots}\n{state_text}\n{QUESTION}\n"
 
 
+YES_NO_EXAMPLES: tuple[tuple[str, str, str], ...] = (
+    ("You see grass, and tree. You are targeting tree.", "chop tree", "yes"),
+    ("You see grass, and stone. You are targeting grass. You have in your inventory wood.", "mine stone", "no"),
+    ("You see cow, and grass. You are targeting cow. You feel hungry.", "attack cow", "yes"),
+    ("You see grass, and tree. You are targeting grass. You feel thirsty.", "drink water", "no"),
+)
+"""Worked yes/no answers before the state. Without them SmolLM2-135M ranked goals by a fixed
+prior (crafting table, stone tools first): 0% of its top 3 were feasible on 36 states of random
+play; with them 54% (random picks: 17%)."""
+
+
 def yes_no_state_prompt(state_text: str) -> str:
-    """The closed form's shared prefix: the game, the state and the question's stem, said once
-    for every goal (the stem is the same for all goals, so it belongs to the prefix)."""
-    return f"You are playing Crafter, a survival game. {state_text}\nQuestion: Should you"
+    """The closed form's shared prefix: the game, worked examples, the state and the question's
+    stem, said once for every goal (the stem is the same for all goals, so it belongs to the prefix)."""
+    shots = "".join(
+        f"{state}\nQuestion: Should you {goal}?\nAnswer: {answer}\n" for state, goal, answer in YES_NO_EXAMPLES
+    )
+    return (
+        "You are playing Crafter, a survival game. Answer yes only if the action is possible now and useful.\n"
+        f"{shots}{state_text}\nQuestion: Should you"
+    )
 
 
 def yes_no_question(goal: str) -> str:
