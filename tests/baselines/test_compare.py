@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from llmrl.eval.compare import compare_runs, last_frames, success_at_budget, table_rows, write_comparison
+from llmrl.eval.compare import (
+    compare_runs,
+    frames_to_threshold,
+    last_frames,
+    success_at_budget,
+    table_rows,
+    write_comparison,
+)
 from llmrl.eval.plots import PlotError, read_run
 from llmrl.train import RunDir
 from llmrl.train.symbolic_ppo import SymbolicPPOConfig
@@ -55,13 +62,15 @@ def test_short_rows_show_their_frames_and_success_at_end_and_no_success_rows_sta
     assert png.stat().st_size > 0
 
 
-def test_two_glam_settings_are_labelled_by_run_name_in_table_and_plot(tmp_path, monkeypatch):
+def test_rows_are_labelled_by_algo_and_run_name_like_the_plot_legend(tmp_path, monkeypatch):
     tiny = [_run(tmp_path, "glam", "glam-tiny", s, [(100, 0.3), (200, 0.6)], setting=0) for s in (0, 1)]
     smol = [_run(tmp_path, "glam", "glam-smollm2", s, [(10, 0.3), (20, 0.4)], setting=1) for s in (0, 1)]
-    summaries, budgets = compare_runs([*tiny, *smol], [200], smooth=1)
+    bc = _run(tmp_path, "bc", "bc-tiny", 0, [(50, 0.7)])
+    drrn = _run(tmp_path, "drrn", "drrn", 0, [(100, 0.4), (200, 0.6)])
+    summaries, budgets = compare_runs([*tiny, *smol, bc, drrn], [200], smooth=1)
     labels = sorted(s.label for s in summaries)
-    assert labels == ["glam (glam-smollm2)", "glam (glam-tiny)"]
-    assert {s.label: len(s.runs) for s in summaries} == {"glam (glam-smollm2)": 2, "glam (glam-tiny)": 2}
+    assert labels == ["bc (bc-tiny)", "drrn", "glam (glam-smollm2)", "glam (glam-tiny)"]  # a name = its algo: once
+    assert {s.label: len(s.runs) for s in summaries}["glam (glam-smollm2)"] == 2  # seeds grouped per setting
     plotted: dict[str, object] = {}
 
     def spy(runs, out, **kwargs):  # record how the curves are grouped instead of drawing them
@@ -70,7 +79,7 @@ def test_two_glam_settings_are_labelled_by_run_name_in_table_and_plot(tmp_path, 
 
     monkeypatch.setattr("llmrl.eval.compare.plot_learning_curves", spy)
     write_comparison(summaries, budgets, tmp_path / "out")
-    assert plotted["group_by"] == "name" and len(plotted["runs"]) == 4  # curves "glam-tiny" and "glam-smollm2"
+    assert plotted["group_by"] == "name" and len(plotted["runs"]) == 6  # curves "glam-tiny", "glam-smollm2", ...
 
 
 def test_compare_rejects_a_set_where_no_run_logged_success_or_frames(tmp_path):
@@ -82,3 +91,11 @@ def test_compare_rejects_a_set_where_no_run_logged_success_or_frames(tmp_path):
     no_frames.metrics_path.write_text("step,frames,success_rate\n1,,0.5\n")
     with pytest.raises(PlotError, match="no row with its frames logged"):
         compare_runs([no_frames.path])
+
+
+def test_frames_to_threshold_waits_for_a_full_window(tmp_path):
+    lucky_start = read_run(_run(tmp_path, "glam", "g", 0, [(100, 0.9), (200, 0.1), (300, 0.2), (400, 0.9), (500, 0.9)]))
+    assert frames_to_threshold(lucky_start, 0.5, smooth=3) == 500  # not 100: one noisy first update is no level
+    short = read_run(_run(tmp_path, "bc", "b", 0, [(10, 0.4), (20, 0.8)]))
+    assert frames_to_threshold(short, 0.5, smooth=5) == 20  # shorter than the window: all its rows
+    assert math.isnan(frames_to_threshold(read_run(_run(tmp_path, "npae", "n", 0, [(8, NAN)])), 0.5))

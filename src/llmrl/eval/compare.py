@@ -7,13 +7,14 @@ so the seeds of one setting are aggregated. For each run, from its metrics.csv:
   (training success is noisy per update); NaN when the run stopped before B;
 - success at end: the same over its last `smooth` rows, whatever its frames (the only success
   of a run too short or too slow for the budgets, e.g. GLAM with a real LM on CPU);
-- frames to threshold: the first frames at which the running mean of `smooth` rows reaches
-  `threshold` (0.5); NaN when it never does.
+- frames to threshold: the first frames at which the mean of a full window of `smooth` rows
+  reaches `threshold` (0.5); NaN when it never does.
 
 A group reports the mean and standard deviation over its seeds (and how many seeds reached
 the threshold), and its frames: the mean over seeds of the last frames each run logged. A run
 that logged no success yet (no episode ended, e.g. a few updates of a slow model) has no success
-values and is left out of the plot, not an error. `evaluate_run` evaluates the latest checkpoint of any run (GLAM or a baseline).
+values and is left out of the plot, not an error. `evaluate_run` evaluates the latest
+checkpoint of any run (GLAM or a baseline).
 """
 
 from __future__ import annotations
@@ -62,10 +63,16 @@ def success_at_budget(run: RunCurves, budget: int, smooth: int = 5) -> float:
 
 
 def frames_to_threshold(run: RunCurves, threshold: float = 0.5, smooth: int = 5) -> float:
-    """First frames where the running mean of `smooth` success rows reaches `threshold` (NaN: never)."""
+    """First frames where the mean of the last `smooth` success rows reaches `threshold` (NaN: never).
+
+    The window must be full (all rows, for a run shorter than it): one early update ends only a
+    dozen episodes, so a lucky first row alone would "reach" 0.5 on a task the untrained policy
+    already solves ~40% of the time.
+    """
     frames, success = _curve(run)
-    for i in range(len(success)):
-        if np.mean(success[max(0, i - smooth + 1) : i + 1]) >= threshold:
+    window = min(smooth, len(success))
+    for i in range(max(window - 1, 0), len(success)):  # no rows: no window, never reached
+        if np.mean(success[i - window + 1 : i + 1]) >= threshold:
             return float(frames[i])
     return math.nan
 
@@ -142,12 +149,11 @@ def _final_success(run: RunCurves, smooth: int) -> float:
 
 
 def _labels(groups: dict[tuple[str, str], list[RunCurves]]) -> dict[tuple[str, str], str]:
-    """The algo, plus the run name (without timestamp) when an algo has several settings."""
+    """The algo, plus the run name (without timestamp, the plot's legend) when it says more than the algo."""
     labels = {}
     for (algo, settings), members in groups.items():
-        clash = sum(1 for a, _ in groups if a == algo) > 1
         name = _TIMESTAMP.sub("", members[0].path.name)
-        labels[(algo, settings)] = f"{algo} ({name})" if clash else algo
+        labels[(algo, settings)] = algo if name == algo else f"{algo} ({name})"
     if len(set(labels.values())) < len(labels):  # same names too: number them
         labels = {key: f"{label} #{i}" for i, (key, label) in enumerate(labels.items(), 1)}
     return labels
