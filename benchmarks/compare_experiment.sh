@@ -2,16 +2,18 @@
 # The README comparison: every method on one BabyAI-Text task, 3 seeds each, the same frame budget,
 # then `llmrl compare` over all runs. Usage:
 #   benchmarks/compare_experiment.sh FRAMES [OUT_DIR] [SEEDS]
-# e.g. benchmarks/compare_experiment.sh 50000 runs/compare "0 1 2"
+# The README's run (54 min, one torch thread, 2-core machine at load average 3-5 from other work):
+#   OMP_NUM_THREADS=1 LLMRL=.venv/bin/llmrl benchmarks/compare_experiment.sh 32768 runs/compare-final "0 1 2"
 # Methods: symbolic PPO, DRRN, NPAE (tiny body), BC (tiny llama, expert demos), GLAM with the tiny
-# model and GLAM with the embedded SmolLM2 (GLAM_SMOL_FRAMES, default FRAMES / 10: a CPU affords less).
+# model and GLAM with the embedded SmolLM2 (GLAM_SMOL_FRAMES, default 128: it trains at ~0.6 frames/s
+# on one CPU core, so 128 frames take ~3.5 min a seed where FRAMES would take hours).
 # Every run shares the cpu-tiny presets' task (GoTo, 5x5 room, one distractor); the run name is the
 # method, so the table and plot label rows by method.
 set -euo pipefail
 FRAMES=${1:?usage: $0 FRAMES [OUT_DIR] [SEEDS]}
 OUT=${2:-runs/compare-$(date +%Y%m%d-%H%M%S)}
 SEEDS=${3:-"0 1 2"}
-GLAM_SMOL_FRAMES=${GLAM_SMOL_FRAMES:-$((FRAMES / 10))}
+GLAM_SMOL_FRAMES=${GLAM_SMOL_FRAMES:-128}
 LLMRL=${LLMRL:-llmrl}
 TASK="env_id=BabyAIText-GoTo-v0 room_size=5 num_dists=1"
 mkdir -p "$OUT"
