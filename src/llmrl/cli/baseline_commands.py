@@ -167,7 +167,7 @@ def compare_command(
 ) -> None:
     """Table of methods (grouped over seeds): success at frame budgets, frames to a success level; one plot."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from llmrl.eval.compare import compare_runs, table_rows, write_comparison
     from llmrl.eval.plots import PlotError
@@ -183,7 +183,9 @@ def compare_command(
     except (PlotError, NotARunDirError, ValueError) as error:
         raise _fail(error) from error
     header, rows = table_rows(summaries, used, threshold)
-    table = Table(*header, title="methods compared (mean ± std over seeds)")
+    # The method column never wraps: cut to a narrow terminal, "glam (glam-tiny)" and
+    # "glam (glam-smollm2)" became the same "glam (glam-sm…".
+    table = Table(Column(header[0], no_wrap=True), *header[1:], title="methods compared (mean ± std over seeds)")
     for row in rows:
         table.add_row(*row)
     console = Console()
