@@ -21,7 +21,7 @@ class CountingLM:
     """Wraps a LanguageModel and counts score calls."""
 
     def __init__(self, lm):
-        self.lm, self.name, self.calls = lm, lm.name, 0
+        self.lm, self.name, self.dtype, self.calls = lm, lm.name, lm.dtype, 0
 
     def score(self, *args, **kwargs):
         self.calls += 1
@@ -78,6 +78,11 @@ def test_repeated_state_costs_no_model_call_and_disk_cache_survives(lm, tmp_path
     reloaded = ClosedFormSuggester(fresh, GOALS, threshold=0.0, cache_path=tmp_path / "qa.sqlite")
     assert reloaded.suggest(CONTEXTS) == first and fresh.calls == 0
     assert reloaded.stats()["cache_hit_rate"] == 1.0
+    # Answers of bfloat16 weights differ from float32 ones: they are not read from the same entries.
+    half = CountingLM(lm)
+    half.dtype = torch.bfloat16
+    ClosedFormSuggester(half, GOALS, threshold=0.0, cache_path=tmp_path / "qa.sqlite").suggest(CONTEXTS)
+    assert half.calls == 1
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,7 @@ class ClosedFormSuggester:
         self.threshold = threshold
         self.top_k = top_k
         self.counters = SuggestionStats()
+        self._dtype = str(getattr(lm, "dtype", ""))
         self._memo: dict[str, np.ndarray] = {}
         self._disk = SqliteStore(cache_path) if cache_path is not None else None
 
@@ -94,7 +95,9 @@ class ClosedFormSuggester:
                 self._disk.put(self._key(text), self._memo[text].astype(np.float32).tobytes())
 
     def _key(self, text: str) -> str:
-        payload = json.dumps({"model": self.lm.name, "prompt": yes_no_state_prompt(text), "candidates": self.candidates})
+        # The weights' dtype is part of the key: bfloat16 answers differ from float32 ones.
+        payload = json.dumps({"model": self.lm.name, "dtype": self._dtype, "prompt": yes_no_state_prompt(text),
+                              "candidates": self.candidates})
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def _load(self, text: str) -> bool:

@@ -66,6 +66,11 @@ class LanguageModel:
         return get_base() if get_base is not None else self.model
 
     @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of the model's weights."""
+        return self.base_model.dtype
+
+    @property
     def has_adapters(self) -> bool:
         """Whether the model is wrapped by peft (LoRA adapters)."""
         return hasattr(self.model, "peft_config")

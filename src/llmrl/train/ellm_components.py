@@ -31,7 +31,7 @@ def build_suggester(cfg: SuggesterConfig, device: str = "cpu") -> GoalSuggester:
     else:
         from llmrl.lm import load_lm
 
-        backend = load_lm(cfg.model, device=device)
+        backend = load_lm(cfg.model, device=device, dtype=cfg.dtype)
     return make_suggester(cfg.form, backend, threshold=cfg.accept_threshold, top_k=cfg.top_k, cache_path=cache)
 
 
