@@ -14,7 +14,8 @@ Settings timed, and why (measured on the 2-core AMD EPYC with other jobs running
 - stock Crafter episodes (`length=10000`): a Crafter reset generates the world in Python
   (0.2-0.5 s), so the paper's 400-step episodes would add up to 1 ms per step; a random agent
   still dies every ~150-300 steps, so resets are timed, as in training;
-- the closed-form suggester on the embedded SmolLM2 with `top_k=3` (the CPU presets' rule).
+- the closed-form suggester on the embedded SmolLM2 with `top_k=3` in bfloat16 (the CPU
+  presets' settings).
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ def bench_config(
     length: int = 10_000,
     precision: str = "bf16",
     top_k: int | None = 3,
+    suggester_dtype: str | None = "bfloat16",
 ) -> EllmConfig:
     """The training settings the bench times: the paper's DQN, updating from the 256th frame."""
     return EllmConfig(
         seed=seed, total_frames=10**9, intrinsic=intrinsic, env=CrafterEnvConfig(num_envs=num_envs, length=length),
         dqn=DQNConfig(learning_starts=256, precision=precision),
-        suggester=SuggesterConfig(model=model, cache_path=str(cache_path), top_k=top_k),
+        suggester=SuggesterConfig(model=model, cache_path=str(cache_path), top_k=top_k, dtype=suggester_dtype),
     )
 
 
@@ -86,6 +88,7 @@ def bench_ellm(
     threads: int = 1,
     length: int = 10_000,
     precision: str = "bf16",
+    suggester_dtype: str | None = "bfloat16",
     embedder: Embedder | None = None,
     suggester: GoalSuggester | None = None,
     progress: Callable[[str], None] = lambda message: None,
@@ -100,7 +103,7 @@ def bench_ellm(
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
         cfg = bench_config(intrinsic, num_envs, seed, Path(tmp) / "goals.sqlite", model, length=length,
-                           precision=precision)
+                           precision=precision, suggester_dtype=suggester_dtype)
         if embedder is None:
             from llmrl.lm.embeddings import load_embedder
 
@@ -119,6 +122,7 @@ def bench_ellm(
         "llm_calls_per_1k_steps": cold["llm_calls_per_1k_steps"],
         "llm_prompts_per_1k_steps": cold["llm_prompts_per_1k_steps"],
         "intrinsic": intrinsic, "num_envs": num_envs, "threads": threads, "episode_length": length,
+        "suggester_dtype": suggester_dtype,
         "dqn": {k: v for k, v in dataclasses.asdict(cfg.dqn).items() if k in ("batch_size", "train_every", "precision")},
     }
     return rows, summary

@@ -78,6 +78,8 @@ def bench_ellm_command(
     threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1: fastest on 2 shared cores)."),
     length: int = typer.Option(10_000, "--length", min=1, help="Episode length (10000: stock Crafter; 400: paper)."),
     precision: str = typer.Option("bf16", "--precision", help="DQN update matmuls: bf16 (autocast) or fp32."),
+    suggester_dtype: str = typer.Option("bfloat16", "--suggester-dtype",
+                                        help="Weights of the goal-suggesting LLM: bfloat16, float32 or float16."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Env steps/s of the full ELLM loop (env, captions, LLM goals, reward, DQN updates), cold and warm caches."""
@@ -90,8 +92,8 @@ def bench_ellm_command(
     try:
         rows, summary = bench_ellm(
             steps, intrinsic=intrinsic, model=model, num_envs=num_envs, threads=threads, length=length,
-            precision=precision, progress=console.log,
+            precision=precision, suggester_dtype=suggester_dtype, progress=console.log,
         )
-    except ValueError as error:  # e.g. an unknown --precision, rejected by DQNConfig
+    except ValueError as error:  # e.g. an unknown --precision or --suggester-dtype, rejected by the configs
         raise typer.BadParameter(str(error)) from error
     report("ELLM loop speed", rows, summary, as_json)

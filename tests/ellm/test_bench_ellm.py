@@ -1,0 +1,28 @@
+"""`llmrl bench ellm`: both passes time the same number of steps, with DQN updates, and report the JSON keys."""
+
+import pytest
+
+from llmrl.bench.ellm import bench_config, bench_ellm
+from llmrl.intrinsic.closed_form import ClosedFormSuggester
+from llmrl.lm import tiny_random_lm
+
+
+def test_cold_and_warm_passes_with_llm_calls_counted(embedder):
+    suggester = ClosedFormSuggester(tiny_random_lm(), top_k=3)
+    rows, summary = bench_ellm(48, num_envs=2, length=50, embedder=embedder, suggester=suggester)
+    cold, warm = rows
+    assert [r["cache"] for r in rows] == ["cold", "warm"]
+    assert cold["steps"] == warm["steps"] == 48
+    assert cold["dqn_updates"] == warm["dqn_updates"] == 12  # one per 4 env steps
+    assert summary["steps_per_s_warm"] == warm["steps_per_s"] > 0
+    assert summary["steps_per_s_cold"] == cold["steps_per_s"] > 0
+    # The cold pass asked the LLM; the warm pass replays the same seeded states from the caches.
+    assert summary["llm_calls_per_1k_steps"] > 0 and warm["llm_calls_per_1k_steps"] == 0
+
+
+def test_bench_settings_are_the_cpu_presets_and_bad_input_is_rejected(tmp_path):
+    cfg = bench_config("ellm", 4, 0, tmp_path / "goals.sqlite", "smollm2-135m")
+    assert (cfg.suggester.top_k, cfg.suggester.dtype, cfg.dqn.precision) == (3, "bfloat16", "bf16")
+    assert (cfg.dqn.batch_size, cfg.dqn.train_every) == (64, 4)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        bench_ellm(0)
