@@ -60,3 +60,13 @@ def test_stages_bring_every_run_to_the_same_budget_in_turn():
     assert stages(200_000, 50_000) == [50_000, 100_000, 150_000, 200_000]
     assert stages(120_000, 50_000) == [50_000, 100_000, 120_000]
     assert stages(200_000, None) == [200_000] and stages(10_000, 50_000) == [10_000]
+
+
+def test_summary_at_one_budget_reads_each_run_within_it(tmp_path):
+    fake_run(tmp_path, "ellm", 0, [(1000, 0.5, 0.1), (2000, 2.0, 1.0)])
+    fake_run(tmp_path, "none", 0, [(1000, 1.5, 0.4)])
+    lines = summarize(tmp_path, at_most=1500).splitlines()
+    assert lines[2] == "| ellm | 1 | 1,000 | 0.50 ± 0.00 | 0.10 ± 0.00 |"
+    assert lines[3] == "| none | 1 | 1,000 | 1.50 ± 0.00 | 0.40 ± 0.00 |"
+    with pytest.raises(FileNotFoundError, match="within 500 frames"):
+        summarize(tmp_path, at_most=500)

@@ -38,13 +38,13 @@ def run_dir_of(root: Path, method: str, seed: int) -> Path | None:
     return found[-1] if found else None
 
 
-def last_row(run: Path) -> dict[str, str]:
-    """The last metrics row of a run ({} before its first row)."""
+def last_row(run: Path, at_most: int | None = None) -> dict[str, str]:
+    """The last metrics row of a run, or its last row at `at_most` frames or fewer ({}: none yet)."""
     path = run / "metrics.csv"
     if not path.is_file():
         return {}
     with path.open() as f:
-        rows = list(csv.DictReader(f))
+        rows = [r for r in csv.DictReader(f) if at_most is None or int(r["frames"]) <= at_most]
     return rows[-1] if rows else {}
 
 
@@ -87,15 +87,23 @@ def run_all(methods: list[str], seeds: int, frames: int, root: Path, config: Pat
         process.wait()
 
 
-def summarize(root: Path) -> str:
-    """Markdown table (one row per method) and the learning-curve plot of the runs under `root`."""
+def summarize(root: Path, at_most: int | None = None) -> str:
+    """Markdown table (one row per method) and the learning-curve plot of the runs under `root`.
+
+    `at_most`: read each run at its last row within that many frames, so that runs stopped
+    at different points are compared at one budget.
+    """
     runs = sorted(p for p in (root / "ellm").glob("*-seed*-*") if (p / "metrics.csv").is_file())
     if not runs:
         raise FileNotFoundError(f"no ELLM runs with metrics under {root / 'ellm'}")
     by_method: dict[str, list[dict[str, str]]] = {}
     for run in runs:
         method = yaml.safe_load((run / "config.yaml").read_text())["intrinsic"]
-        by_method.setdefault(method, []).append(last_row(run))
+        row = last_row(run, at_most)
+        if row:
+            by_method.setdefault(method, []).append(row)
+    if not by_method:
+        raise FileNotFoundError(f"no ELLM run under {root / 'ellm'} logged a row within {at_most} frames")
     lines = ["| method | seeds | frames reached | achievements / episode | Crafter score |", "|---|---|---|---|---|"]
     for method in sorted(by_method, key=lambda m: METHODS.index(m) if m in METHODS else len(METHODS)):
         rows = by_method[method]
@@ -127,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one core each)")
+    parser.add_argument("--at-most", type=int, default=None,
+                        help="summarize each run at its last row within this many frames (one budget for all)")
     parser.add_argument("--stage-frames", type=int, default=None,
                         help="bring every run to this many frames, then to twice as many, ... up to --frames")
     args = parser.parse_args(argv)
@@ -137,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.action == "run":
         for budget in stages(args.frames, args.stage_frames):
             run_all(methods, args.seeds, budget, args.root, args.config, args.jobs)
-    print(summarize(args.root))
+    print(summarize(args.root, args.at_most))
 
 
 if __name__ == "__main__":
