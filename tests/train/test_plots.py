@@ -77,3 +77,23 @@ def test_cli_plot(tmp_path):
     result = CliRunner().invoke(app, ["plot", str(a), "--y", "missing"])
     assert result.exit_code == 1
     assert "error: column 'missing' not in" in result.output
+
+
+def test_trailing_mean_smooths_each_run():
+    import numpy as np
+
+    from llmrl.eval.plots import trailing_mean
+
+    values = np.array([0.0, 1.0, 0.0, 1.0, 4.0])
+    np.testing.assert_allclose(trailing_mean(values, 2), [0.0, 0.5, 0.5, 0.5, 2.5])
+    np.testing.assert_allclose(trailing_mean(values, 1), values)
+    np.testing.assert_allclose(trailing_mean(values, 10), [0.0, 0.5, 1 / 3, 0.5, 1.2])
+
+
+def test_smoothed_plot_and_bad_window(tmp_path):
+    a = fake_run(tmp_path, "demo", Cfg())
+    assert png_ok(plot_learning_curves([a], tmp_path / "smooth.png", smooth=3))
+    with pytest.raises(PlotError, match="smooth must be a number of rows >= 1"):
+        plot_learning_curves([a], tmp_path / "x.png", smooth=0)
+    result = CliRunner().invoke(app, ["plot", str(a), "--out", str(tmp_path / "cli.png"), "--smooth", "3"])
+    assert result.exit_code == 0, result.output

@@ -179,7 +179,7 @@ def compare_command(
         raise typer.BadParameter(f"--budgets must be comma-separated frame counts, got {budgets!r}") from error
     try:
         summaries, used = compare_runs(run_dirs, parsed, threshold=threshold, smooth=smooth)
-        md, js, png = write_comparison(summaries, used, out, threshold=threshold)
+        md, js, png = write_comparison(summaries, used, out, threshold=threshold, smooth=smooth)
     except (PlotError, NotARunDirError, ValueError) as error:
         raise _fail(error) from error
     header, rows = table_rows(summaries, used, threshold)

@@ -21,12 +21,14 @@ def plot(
         help="'name' (run name without timestamp) or a dotted config key [default: same config except seed].",
     ),
     band: str = typer.Option("minmax", "--band", help="Band over seeds: minmax, std or none."),
+    smooth: int = typer.Option(1, "--smooth", help="Trailing mean of each run's y over this many rows (1: raw)."),
 ) -> None:
     """Plot learning curves (mean over seeds with a band) from the runs' metrics.csv; print the PNG path."""
     from llmrl.eval.plots import PlotError, plot_learning_curves  # matplotlib only when plotting
 
     try:
-        path = plot_learning_curves(run_dirs, out, x=x, y=y, group_by=group_by, band=band)  # type: ignore[arg-type]
+        path = plot_learning_curves(run_dirs, out, x=x, y=y, group_by=group_by, band=band,  # type: ignore[arg-type]
+                                    smooth=smooth)
     except PlotError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error

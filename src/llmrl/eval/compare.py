@@ -187,9 +187,10 @@ def table_rows(summaries: Sequence[GroupSummary], budgets: Sequence[int], thresh
 
 
 def write_comparison(
-    summaries: Sequence[GroupSummary], budgets: Sequence[int], out_dir: str | Path, *, threshold: float = 0.5
+    summaries: Sequence[GroupSummary], budgets: Sequence[int], out_dir: str | Path, *, threshold: float = 0.5,
+    smooth: int = 5,
 ) -> tuple[Path, Path, Path]:
-    """Write compare.md, compare.json and compare.png (learning curves) under `out_dir`."""
+    """Write compare.md, compare.json and compare.png (learning curves, trailing mean of `smooth` rows) under `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Runs that logged no success (no episode ended yet) have no curve to draw.
@@ -215,8 +216,9 @@ def write_comparison(
     # One curve per group: by run name when names tell the groups apart, else by config.
     names = {_TIMESTAMP.sub("", Path(r).name) for r in runs}
     by_name = len(names) == len(summaries) - len(unplotted)
+    # The curves are smoothed as the table is (the trailing mean of `smooth` rows).
     png = plot_learning_curves(runs, out_dir / "compare.png", group_by="name" if by_name else None,
-                               title="success rate vs frames")
+                               title="success rate vs frames", smooth=smooth)
     return md, js, png
 
 

@@ -106,17 +106,22 @@ def plot_learning_curves(
     group_by: str | None = None,
     band: Band = "minmax",
     title: str | None = None,
+    smooth: int = 1,
 ) -> Path:
     """Plot `y` against `x` for each group of runs: the mean over its seeds and a band; return the PNG path.
 
     Seeds of a group are interpolated onto the x values of its first run, up to the
     shortest run's end, before averaging. `band` is the min-max range or +-1 std over seeds.
+    `smooth` > 1 first replaces each run's y by its trailing mean over that many rows
+    (per-update training success is noisy).
     `out` defaults to `<run>/plots/<y>_vs_<x>.png` for one run, `plots/<y>_vs_<x>.png` otherwise.
     """
     if not run_dirs:
         raise PlotError("give at least one run directory")
     if band not in ("minmax", "std", "none"):
         raise PlotError(f"band must be 'minmax', 'std' or 'none', got {band!r}")
+    if smooth < 1:
+        raise PlotError(f"smooth must be a number of rows >= 1, got {smooth}")
     runs = [read_run(path) for path in run_dirs]
     for run in runs:
         for column in (x, y):
@@ -130,7 +135,7 @@ def plot_learning_curves(
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, members in group_runs(runs, group_by).items():
-        grid, curves = _align(members, x, y)
+        grid, curves = _align(members, x, y, smooth)
         mean = np.nanmean(curves, axis=0)
         seeds = f" ({len(members)} seeds)" if len(members) > 1 else ""
         # Markers on short curves: a run of one or two updates (the demo) is otherwise invisible.
@@ -144,7 +149,7 @@ def plot_learning_curves(
                 low, high = mean - std, mean + std
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_ylabel(y if smooth == 1 else f"{y} (trailing mean of {smooth} rows)")
     ax.set_title(title or f"{y} vs {x}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -166,17 +171,25 @@ def plot_bars(values: Mapping[str, float], path: str | Path, title: str, *, ylab
     return _save(fig, Path(path))
 
 
-def _align(members: list[RunCurves], x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
-    """Put every run's y on the first run's x grid, cut at the shortest run's last x."""
+def _align(members: list[RunCurves], x: str, y: str, smooth: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Put every run's y (trailing mean over `smooth` rows) on the first run's x grid, cut at the shortest run's last x."""
     series = []
     for run in members:
         keep = ~np.isnan(run.columns[x]) & ~np.isnan(run.columns[y])
         if not keep.any():
             raise PlotError(f"{run.path / 'metrics.csv'} has no rows with both {x!r} and {y!r} set")
-        series.append((run.columns[x][keep], run.columns[y][keep]))
+        series.append((run.columns[x][keep], trailing_mean(run.columns[y][keep], smooth)))
     end = min(xs[-1] for xs, _ in series)
     grid = series[0][0][series[0][0] <= end]
     return grid, np.stack([np.interp(grid, xs, ys) for xs, ys in series])
+
+
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each value and the `window - 1` before it (fewer at the start)."""
+    sums = np.cumsum(np.insert(values.astype(float), 0, 0.0))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
 
 
 def _save(fig: plt.Figure, out: Path) -> Path:
