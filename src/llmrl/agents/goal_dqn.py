@@ -2,8 +2,9 @@
 
 Inputs (Du et al. 2023, reference/ellm.md): the text state and ``Your goal is: {goals}.``,
 each encoded by a *frozen* sentence encoder. The encoder runs once per distinct text
-(``TextEmbeddingTable``) and the replay stores the resulting float vectors, so a gradient
-update never re-runs the encoder. Only the projections and the head train:
+(``TextEmbeddingTable``); observations, and so the replay, hold the texts' row ids in that
+table, not their vectors (8 bytes instead of 1.5 KB per text). Only the projections and the
+head train:
 
     h_s = ReLU(W_s e(state))        384 -> 512
     h_g = ReLU(W_g e(goal text))    384 -> 512
@@ -24,13 +25,89 @@ from torch import Tensor, nn
 from llmrl.agents.heads import DuelingHead
 from llmrl.intrinsic.base import Embedder
 
-STATE_KEY, GOAL_KEY, IMAGE_KEY = "state_emb", "goal_emb", "image"
+STATE_KEY, GOAL_KEY, IMAGE_KEY = "state_id", "goal_id", "image"
 IMAGE_SHAPE = (64, 64, 3)
 
 
 def goal_text(goals: Sequence[str]) -> str:
     """The goal sentence the agent is conditioned on: ``Your goal is: chop tree, drink water.``"""
     return f"Your goal is: {', '.join(goals) if goals else 'nothing'}."
+
+
+class TextEmbeddingTable:
+    """Each distinct text embedded once (one batched encoder call per lookup), kept as a row.
+
+    Text states and goal sentences repeat a lot in Crafter (about a thousand distinct texts
+    per 10k frames), so after warm-up `ids` is a dict hit: no encoder call, and the caller
+    stores a row id where it would have stored a 384-float vector.
+    """
+
+    def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
+        self.embedder = embedder
+        self._rows: dict[str, int] = {}
+        self._matrix: np.ndarray | None = None
+        self._capacity = capacity
+        self.encoder_calls = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def dim(self) -> int:
+        """Embedding size (asks the encoder once if nothing has been embedded yet)."""
+        if self._matrix is None:
+            self.ids([goal_text(())])
+        assert self._matrix is not None
+        return self._matrix.shape[1]
+
+    def ids(self, texts: Sequence[str]) -> np.ndarray:
+        """int64 row ids [len(texts)]; unseen texts are encoded together in one call."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._rows]
+        if missing:
+            self._add(missing)
+        return np.fromiter((self._rows[t] for t in texts), np.int64, count=len(texts))
+
+    def rows(self, ids: Tensor) -> Tensor:
+        """float32 embeddings [*ids.shape, dim] of row ids, on the ids' device."""
+        count = len(self._rows)
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= count):
+            raise IndexError(f"row ids must lie in [0, {count}), the texts embedded so far; got "
+                             f"[{int(ids.min())}, {int(ids.max())}] (a replay from another table?)")
+        if self._matrix is None:  # nothing embedded yet, so `ids` is empty
+            return torch.zeros((*ids.shape, 0), device=ids.device)
+        return torch.from_numpy(self._matrix)[ids.cpu()].to(ids.device)
+
+    def state(self) -> tuple[np.ndarray, list[str]]:
+        """(matrix [len, dim], texts in row order): what `load_state` needs to give the same ids."""
+        # Rows are assigned in insertion order, which dicts keep: the keys are in row order.
+        if self._matrix is None:
+            return np.zeros((0, 0), np.float32), []
+        return self._matrix[: len(self._rows)], list(self._rows)
+
+    def load_state(self, matrix: np.ndarray, texts: Sequence[str]) -> None:
+        """Replace the table's contents by a `state()`: the same texts get the same row ids."""
+        if matrix.ndim != 2 or len(matrix) != len(texts) or len(set(texts)) != len(texts):
+            raise ValueError(f"table state needs a [N, dim] matrix and N distinct texts, got {matrix.shape} "
+                             f"and {len(texts)} texts ({len(set(texts))} distinct)")
+        self._matrix = np.zeros((max(self._capacity, len(texts)), matrix.shape[1]), np.float32)
+        self._matrix[: len(texts)] = matrix
+        self._rows = {text: i for i, text in enumerate(texts)}
+
+    def _add(self, texts: list[str]) -> None:
+        vectors = self.embedder.embed(list(texts))
+        vectors = vectors.detach().cpu().float().numpy() if isinstance(vectors, Tensor) else np.asarray(vectors, np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(texts):
+            raise ValueError(f"embedder returned shape {vectors.shape} for {len(texts)} texts; expected [N, dim]")
+        self.encoder_calls += 1
+        start = len(self._rows)
+        if self._matrix is None:
+            self._matrix = np.zeros((max(self._capacity, len(texts)), vectors.shape[1]), np.float32)
+        if start + len(texts) > len(self._matrix):  # grow geometrically: amortized O(1) per text
+            grown = np.zeros((max(2 * len(self._matrix), start + len(texts)), self._matrix.shape[1]), np.float32)
+            grown[:start] = self._matrix[:start]
+            self._matrix = grown
+        self._matrix[start : start + len(texts)] = vectors
+        self._rows.update({text: start + i for i, text in enumerate(texts)})
 
 
 class NatureCNN(nn.Module):
@@ -52,15 +129,19 @@ class NatureCNN(nn.Module):
 
 
 class GoalConditionedQNet(nn.Module):
-    """Dueling Q-network on frozen sentence embeddings of the state and the goals (module doc)."""
+    """Dueling Q-network on frozen sentence embeddings of the state and the goals (module doc).
 
-    def __init__(
-        self, num_actions: int, embed_dim: int = 384, hidden: int = 512, image: bool = False
-    ) -> None:
+    Observations hold int64 row ids of `table` (the text state's and the goal sentence's),
+    which the target network and the acting loop share; the table is not a parameter and is
+    not in `state_dict()` (the trainer checkpoints it with the replay that indexes it).
+    """
+
+    def __init__(self, num_actions: int, table: TextEmbeddingTable, hidden: int = 512, image: bool = False) -> None:
         super().__init__()
-        if min(num_actions, embed_dim, hidden) < 1:
-            raise ValueError(f"sizes must be >= 1, got actions={num_actions}, embed_dim={embed_dim}, hidden={hidden}")
-        self.num_actions, self.embed_dim, self.image = num_actions, embed_dim, image
+        if min(num_actions, hidden) < 1:
+            raise ValueError(f"sizes must be >= 1, got actions={num_actions}, hidden={hidden}")
+        self.num_actions, self.table, self.image = num_actions, table, image
+        embed_dim = table.dim
         self.state_proj = nn.Sequential(nn.Linear(embed_dim, hidden), nn.ReLU())
         self.goal_proj = nn.Sequential(nn.Linear(embed_dim, hidden), nn.ReLU())
         self.cnn = NatureCNN(hidden) if image else None
@@ -69,73 +150,27 @@ class GoalConditionedQNet(nn.Module):
         self.head = DuelingHead(hidden, num_actions, hidden)
 
     def obs_spec(self) -> dict[str, tuple[tuple[int, ...], type]]:
-        """What one observation holds, for ``NStepReplayBuffer``: float32 embeddings (+ uint8 image)."""
-        spec: dict[str, tuple[tuple[int, ...], type]] = {
-            STATE_KEY: ((self.embed_dim,), np.float32), GOAL_KEY: ((self.embed_dim,), np.float32)
-        }
+        """What one observation holds, for ``NStepReplayBuffer``: two int64 row ids (+ a uint8 image)."""
+        spec: dict[str, tuple[tuple[int, ...], type]] = {STATE_KEY: ((), np.int64), GOAL_KEY: ((), np.int64)}
         if self.image:
             spec[IMAGE_KEY] = (IMAGE_SHAPE, np.uint8)
         return spec
+
+    def embed(self, ids: Tensor) -> Tensor:
+        """The frozen sentence embeddings [B, dim] of a batch of row ids."""
+        if ids.dtype not in (torch.int64, torch.int32) or ids.dim() != 1:
+            raise TypeError(f"text inputs must be [B] integer row ids of the embedding table, "
+                            f"got {ids.dtype} {tuple(ids.shape)}")
+        return self.table.rows(ids)
 
     def q_values(self, obs: Mapping[str, Tensor]) -> Tensor:
         """Q-values [B, num_actions] of a batch of observations (keys of ``obs_spec``)."""
         missing = [key for key in self.obs_spec() if key not in obs]
         if missing:
             raise KeyError(f"observation lacks {missing}; this network reads {list(self.obs_spec())}")
-        parts = [self.state_proj(obs[STATE_KEY]), self.goal_proj(obs[GOAL_KEY])]
+        parts = [self.state_proj(self.embed(obs[STATE_KEY])), self.goal_proj(self.embed(obs[GOAL_KEY]))]
         if self.cnn is not None:
             parts.append(self.cnn(obs[IMAGE_KEY]))
         return self.head(self.fuse(torch.cat(parts, dim=-1)))
 
     forward = q_values
-
-
-class TextEmbeddingTable:
-    """Each distinct text embedded once (one batched encoder call per lookup), kept as numpy rows.
-
-    Text states and goal sentences repeat a lot in Crafter (a few hundred distinct state texts
-    per thousand steps), so after warm-up a lookup is a dict hit and a row gather: no tensor
-    allocation, no encoder call.
-    """
-
-    def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
-        self.embedder = embedder
-        self._rows: dict[str, int] = {}
-        self._matrix: np.ndarray | None = None
-        self._capacity = capacity
-        self.encoder_calls = 0
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @property
-    def dim(self) -> int:
-        """Embedding size (asks the encoder once if nothing has been embedded yet)."""
-        if self._matrix is None:
-            self.lookup(["Your goal is: nothing."])
-        assert self._matrix is not None
-        return self._matrix.shape[1]
-
-    def lookup(self, texts: Sequence[str]) -> np.ndarray:
-        """[len(texts), dim] float32 embeddings; unseen texts are encoded together in one call."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._rows]
-        if missing:
-            self._add(missing)
-        assert self._matrix is not None
-        return self._matrix[[self._rows[t] for t in texts]]
-
-    def _add(self, texts: list[str]) -> None:
-        vectors = self.embedder.embed(list(texts))
-        vectors = vectors.detach().cpu().float().numpy() if isinstance(vectors, Tensor) else np.asarray(vectors, np.float32)
-        if vectors.ndim != 2 or vectors.shape[0] != len(texts):
-            raise ValueError(f"embedder returned shape {vectors.shape} for {len(texts)} texts; expected [N, dim]")
-        self.encoder_calls += 1
-        start = len(self._rows)
-        if self._matrix is None:
-            self._matrix = np.zeros((max(self._capacity, len(texts)), vectors.shape[1]), np.float32)
-        if start + len(texts) > len(self._matrix):  # grow geometrically: amortized O(1) per text
-            grown = np.zeros((max(2 * len(self._matrix), start + len(texts)), self._matrix.shape[1]), np.float32)
-            grown[:start] = self._matrix[:start]
-            self._matrix = grown
-        self._matrix[start : start + len(texts)] = vectors
-        self._rows.update({text: start + i for i, text in enumerate(texts)})

@@ -75,12 +75,12 @@ class EllmLoop:
             for _ in range(n)
         ]
         num_actions = len(self.envs[0].action_names)
-        self.net = net or GoalConditionedQNet(num_actions, table.dim, cfg.hidden, image=cfg.image)
+        self.net = net or GoalConditionedQNet(num_actions, table, cfg.hidden, image=cfg.image)
         self.net.to(self.device)
         # The target net only ever runs inside the update's autocast, so with precision=bf16 it is
         # kept in bf16 outright: no weight cast per update (copy_params casts on each copy).
         target_dtype = cfg.dqn.compute_dtype or torch.float32
-        self.target = GoalConditionedQNet(num_actions, table.dim, cfg.hidden, image=cfg.image).to(
+        self.target = GoalConditionedQNet(num_actions, table, cfg.hidden, image=cfg.image).to(
             self.device, target_dtype
         )
         copy_params(self.target, self.net)
@@ -142,8 +142,8 @@ class EllmLoop:
             self.goals[i] = tuple(suggested[i])
 
     def observation(self, texts: list[str], goals: list[tuple[str, ...]], images: list | None) -> dict[str, np.ndarray]:
-        """Replay-ready arrays [num_envs, ...] of text states, goal sentences (and frames)."""
-        obs = {STATE_KEY: self.table.lookup(texts), GOAL_KEY: self.table.lookup([goal_text(g) for g in goals])}
+        """Replay-ready arrays [num_envs, ...]: table row ids of text states and goal sentences (and frames)."""
+        obs = {STATE_KEY: self.table.ids(texts), GOAL_KEY: self.table.ids([goal_text(g) for g in goals])}
         if self.cfg.image:
             obs[IMAGE_KEY] = np.stack(images)
         return obs
@@ -271,17 +271,20 @@ class EllmLoop:
         """(arrays, JSON-able dict) with everything besides the networks and optimizer to resume exactly."""
         arrays = {f"replay.{k}": v for k, v in self.replay.state_dict().items()}
         arrays["episode_returns"] = self.episode_returns
+        # The replay holds row ids of the embedding table, so the table travels with it.
+        arrays["table"], table_texts = self.table.state()
         counters = {
             "frames": self.frames, "updates": self.updates, "update_slots": self.update_slots,
             "target_copies": self.target_copies, "episodes": self.episodes,
             "episode_index": self.episode_index, "episode_actions": self.episode_actions,
             "goals": [list(g) for g in self.goals], "window": list(self.window),
-            "rng": self.rng.bit_generator.state,
+            "rng": self.rng.bit_generator.state, "table_texts": table_texts,
         }
         return arrays, counters
 
     def load_state(self, arrays: Mapping[str, np.ndarray], counters: Mapping[str, Any]) -> None:
-        """Restore `state()`: counters, replay, and every env replayed to its saved mid-episode state."""
+        """Restore `state()`: counters, table, replay, and every env replayed to its saved mid-episode state."""
+        self.table.load_state(arrays["table"], counters["table_texts"])
         self.replay.load_state_dict({k[len("replay."):]: v for k, v in arrays.items() if k.startswith("replay.")})
         self.episode_returns[...] = arrays["episode_returns"]
         for key in ("frames", "updates", "update_slots", "target_copies", "episodes"):
