@@ -95,7 +95,9 @@ class TextEmbeddingTable:
 
     def _add(self, texts: list[str]) -> None:
         vectors = self.embedder.embed(list(texts))
-        vectors = vectors.detach().cpu().float().numpy() if isinstance(vectors, Tensor) else np.asarray(vectors, np.float32)
+        if isinstance(vectors, Tensor):
+            vectors = vectors.detach().cpu().float().numpy()
+        vectors = np.asarray(vectors, np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(texts):
             raise ValueError(f"embedder returned shape {vectors.shape} for {len(texts)} texts; expected [N, dim]")
         self.encoder_calls += 1

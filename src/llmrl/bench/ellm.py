@@ -20,7 +20,6 @@ Settings timed, and why (measured on the 2-core AMD EPYC with other jobs running
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -99,7 +98,9 @@ def bench_ellm(
     llm_calls_per_1k_steps (cold pass: batched LLM calls per 1000 env steps).
     """
     if min(steps, num_envs, threads, length) < 1:
-        raise ValueError(f"steps, num_envs, threads and length must be >= 1, got {steps}, {num_envs}, {threads}, {length}")
+        raise ValueError(
+            f"steps, num_envs, threads and length must be >= 1, got {steps}, {num_envs}, {threads}, {length}"
+        )
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
         cfg = bench_config(intrinsic, num_envs, seed, Path(tmp) / "goals.sqlite", model, length=length,
@@ -123,6 +124,6 @@ def bench_ellm(
         "llm_prompts_per_1k_steps": cold["llm_prompts_per_1k_steps"],
         "intrinsic": intrinsic, "num_envs": num_envs, "threads": threads, "episode_length": length,
         "suggester_dtype": suggester_dtype,
-        "dqn": {k: v for k, v in dataclasses.asdict(cfg.dqn).items() if k in ("batch_size", "train_every", "precision")},
+        "dqn": {k: getattr(cfg.dqn, k) for k in ("batch_size", "train_every", "precision")},
     }
     return rows, summary
