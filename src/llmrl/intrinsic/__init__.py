@@ -9,25 +9,29 @@ from typing import TYPE_CHECKING
 
 from llmrl._lazy import lazy_exports
 
+# Seen by type checkers and linters only; `name as name` marks an explicit re-export (PEP 484),
+# since they cannot evaluate the computed `__all__` below.
 if TYPE_CHECKING:
-    from llmrl.intrinsic.apt import AptReward
-    from llmrl.intrinsic.base import (
-        INTRINSIC_NAMES,
-        Embedder,
-        GoalContext,
-        GoalSuggester,
-        IntrinsicReward,
-        Transition,
-        context_from_info,
-    )
-    from llmrl.intrinsic.closed_form import ClosedFormSuggester
-    from llmrl.intrinsic.factory import SUGGESTER_KINDS, make_intrinsic, make_suggester
-    from llmrl.intrinsic.novelty import NoReward, NoveltyReward
-    from llmrl.intrinsic.open_ended import OpenEndedSuggester
-    from llmrl.intrinsic.oracle import OracleSuggester
-    from llmrl.intrinsic.parsing import dedupe_goals, parse_goal_list
-    from llmrl.intrinsic.rnd import RndReward
-    from llmrl.intrinsic.similarity import GoalSimilarityReward
+    from llmrl.intrinsic.apt import AptReward as AptReward
+    from llmrl.intrinsic.base import INTRINSIC_NAMES as INTRINSIC_NAMES
+    from llmrl.intrinsic.base import Embedder as Embedder
+    from llmrl.intrinsic.base import GoalContext as GoalContext
+    from llmrl.intrinsic.base import GoalSuggester as GoalSuggester
+    from llmrl.intrinsic.base import IntrinsicReward as IntrinsicReward
+    from llmrl.intrinsic.base import Transition as Transition
+    from llmrl.intrinsic.base import context_from_info as context_from_info
+    from llmrl.intrinsic.closed_form import ClosedFormSuggester as ClosedFormSuggester
+    from llmrl.intrinsic.factory import SUGGESTER_KINDS as SUGGESTER_KINDS
+    from llmrl.intrinsic.factory import make_intrinsic as make_intrinsic
+    from llmrl.intrinsic.factory import make_suggester as make_suggester
+    from llmrl.intrinsic.novelty import NoReward as NoReward
+    from llmrl.intrinsic.novelty import NoveltyReward as NoveltyReward
+    from llmrl.intrinsic.open_ended import OpenEndedSuggester as OpenEndedSuggester
+    from llmrl.intrinsic.oracle import OracleSuggester as OracleSuggester
+    from llmrl.intrinsic.parsing import dedupe_goals as dedupe_goals
+    from llmrl.intrinsic.parsing import parse_goal_list as parse_goal_list
+    from llmrl.intrinsic.rnd import RndReward as RndReward
+    from llmrl.intrinsic.similarity import GoalSimilarityReward as GoalSimilarityReward
 
 _SUBMODULE_OF = {
     "AptReward": "apt",

@@ -8,14 +8,19 @@ from typing import TYPE_CHECKING
 
 from llmrl._lazy import lazy_exports
 
+# Seen by type checkers and linters only; `name as name` marks an explicit re-export (PEP 484),
+# since they cannot evaluate the computed `__all__` below.
 if TYPE_CHECKING:
-    from llmrl.lm.embeddings import Embedder, load_embedder
-    from llmrl.lm.generation_cache import GenerationCache
-    from llmrl.lm.loading import apply_lora, load_lm
-    from llmrl.lm.model import LanguageModel
-    from llmrl.lm.openai_compat import LMServerError, OpenAICompatible
-    from llmrl.lm.registry import EMBEDDED_MODELS
-    from llmrl.lm.tiny import tiny_random_lm
+    from llmrl.lm.embeddings import Embedder as Embedder
+    from llmrl.lm.embeddings import load_embedder as load_embedder
+    from llmrl.lm.generation_cache import GenerationCache as GenerationCache
+    from llmrl.lm.loading import apply_lora as apply_lora
+    from llmrl.lm.loading import load_lm as load_lm
+    from llmrl.lm.model import LanguageModel as LanguageModel
+    from llmrl.lm.openai_compat import LMServerError as LMServerError
+    from llmrl.lm.openai_compat import OpenAICompatible as OpenAICompatible
+    from llmrl.lm.registry import EMBEDDED_MODELS as EMBEDDED_MODELS
+    from llmrl.lm.tiny import tiny_random_lm as tiny_random_lm
 
 _SUBMODULE_OF = {
     "EMBEDDED_MODELS": "registry",
