@@ -1,7 +1,10 @@
 """`LanguageModel`: a Hugging Face model + tokenizer with candidate scoring and generation."""
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +18,7 @@ from llmrl.lm.scoring import (
     NORMALIZE,
     CandidateTree,
     CausalScorer,
+    PrefixKV,
     ScoreOutput,
     Seq2SeqScorer,
     micro_batches,
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 METADATA_FILE = "llmrl_lm.json"
 ADAPTER_DIR = "adapter"
 TRUNCATE = (None, "left")
+PREFIX_CACHE_SIZE = 4
 
 
 class LanguageModel:
@@ -58,6 +63,10 @@ class LanguageModel:
         self.model.eval()
         scorer = Seq2SeqScorer if self.is_encoder_decoder else CausalScorer
         self._scorer = scorer(self.base_model, tokenizer.pad_token_id)
+        # Prompt prefixes' keys and values (score(prefix=...)), most recently used last, valid
+        # for the weights whose fingerprint is `_prefix_weights`.
+        self._prefixes: OrderedDict[tuple[int, ...], PrefixKV] = OrderedDict()
+        self._prefix_weights: tuple = ()
 
     @property
     def base_model(self) -> PreTrainedModel:
@@ -112,7 +121,9 @@ class LanguageModel:
         if not isinstance(prompts, list) or not isinstance(candidates, list):
             raise TypeError("prompts must be a list of str and candidates a list of lists of str")
         if len(prompts) != len(candidates):
-            raise ValueError(f"got {len(prompts)} prompts but {len(candidates)} candidate lists; give one list per prompt")
+            raise ValueError(
+                f"got {len(prompts)} prompts but {len(candidates)} candidate lists; give one list per prompt"
+            )
         if truncate not in TRUNCATE:
             raise ValueError(f"truncate must be one of {TRUNCATE}, got {truncate!r}")
         pairs = []
@@ -147,6 +158,7 @@ class LanguageModel:
         return_hidden: bool = False,
         token_budget: int = DEFAULT_TOKEN_BUDGET,
         truncate: str | None = None,
+        prefix: str | None = None,
     ) -> list[torch.Tensor] | tuple[list[torch.Tensor], torch.Tensor]:
         """Log-likelihood of each candidate after its prompt.
 
@@ -160,6 +172,13 @@ class LanguageModel:
         graphs are then kept until backward, so pass PPO minibatches, not a whole
         rollout. Micro-batches hold about `token_budget` padded tokens each.
         `truncate="left"` drops the oldest prompt tokens when a pair exceeds the context.
+
+        `prefix`: text that every prompt starts with (causal models, "shared", no grad).
+        Its keys and values are computed once and kept for the next calls (the last
+        `PREFIX_CACHE_SIZE` prefixes; new weights invalidate them), and only the rest of
+        each prompt is computed. A prompt whose token ids do not start with the prefix's
+        own ids (a BPE merge across the boundary, or left truncation) is scored without
+        the cache: same scores, no saving. End the prefix at a newline to avoid that.
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -167,26 +186,88 @@ class LanguageModel:
             raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
         if token_budget < 1:
             raise ValueError(f"token_budget must be a positive number of tokens, got {token_budget}")
+        if prefix is not None:
+            self._check_prefix(prefix, prompts, method, grad)
         pairs = self.encode(prompts, candidates, truncate)
         run = self._scorer.shared if method == "shared" else self._scorer.naive
+        parts = [(list(range(len(pairs))), run)]
+        if prefix is not None:
+            parts = self._split_at_prefix(prefix, pairs)
         per_prompt: list[torch.Tensor | None] = [None] * len(pairs)
         hidden: list[torch.Tensor | None] = [None] * len(pairs)
         with nullcontext() if grad else torch.no_grad():
-            for group in micro_batches(_row_lengths(pairs, method), token_budget):
-                out: ScoreOutput = run([pairs[i] for i in group], self.device)
-                flat = out.scores
-                offset = 0
-                for slot, i in enumerate(group):
-                    lengths = [len(c) for c in pairs[i].candidates]
-                    scores = flat[offset : offset + len(lengths)]
-                    if normalize == "mean":
-                        scores = scores / torch.tensor(lengths, dtype=scores.dtype, device=scores.device)
-                    per_prompt[i] = scores
-                    hidden[i] = out.hidden[slot]
-                    offset += len(lengths)
+            for indices, part_run in parts:
+                for group in micro_batches(_row_lengths([pairs[i] for i in indices], method), token_budget):
+                    batch = [indices[g] for g in group]
+                    out: ScoreOutput = part_run([pairs[i] for i in batch], self.device)
+                    flat = out.scores
+                    offset = 0
+                    for slot, i in enumerate(batch):
+                        lengths = [len(c) for c in pairs[i].candidates]
+                        scores = flat[offset : offset + len(lengths)]
+                        if normalize == "mean":
+                            scores = scores / torch.tensor(lengths, dtype=scores.dtype, device=scores.device)
+                        per_prompt[i] = scores
+                        hidden[i] = out.hidden[slot]
+                        offset += len(lengths)
         if return_hidden:
             return per_prompt, torch.stack(hidden)
         return per_prompt
+
+    def _check_prefix(self, prefix: str, prompts: list[str], method: str, grad: bool) -> None:
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"prefix must be None or a non-empty str, got {prefix!r}")
+        if self.is_encoder_decoder:
+            raise ValueError("prefix caching needs a causal model; an encoder-decoder reads the whole prompt: "
+                             "drop prefix=")
+        if method != "shared":
+            raise ValueError(f"prefix caching works with method='shared' only, got method={method!r}")
+        if grad:
+            raise ValueError("prefix caching is for scoring without gradients (its keys and values are kept "
+                             "across calls); drop prefix= or grad=True")
+        for i, prompt in enumerate(prompts):
+            if not isinstance(prompt, str) or not prompt.startswith(prefix):
+                raise ValueError(f"prompt {i} ({str(prompt)[:60]!r}...) does not start with the prefix "
+                                 f"{prefix[:60]!r}...; every prompt must")
+
+    def _split_at_prefix(self, prefix: str, pairs: list[EncodedPair]) -> list[tuple[list[int], Callable]]:
+        """Cut the prefix's ids off the pairs that start with them (in place); their run reads its cache.
+
+        Returns (indices, run) for the cut pairs and for the others (scored without the cache).
+        """
+        # The prefix as is: its trailing whitespace belongs to the joint text, as in generation.
+        ids = self.boundary.encode_for_generation(prefix)
+        cut, whole = [], []
+        for i, pair in enumerate(pairs):
+            # A prompt must keep one token of its own: its last token predicts the first candidate token.
+            if len(pair.prompt) > len(ids) and pair.prompt[: len(ids)] == ids:
+                pairs[i] = EncodedPair(pair.prompt[len(ids) :], pair.candidates)
+                cut.append(i)
+            else:
+                whole.append(i)
+        kv = self._prefix_kv(tuple(ids)) if cut else None
+        return [(cut, partial(self._scorer.shared, prefix=kv)), (whole, self._scorer.shared)]
+
+    def _prefix_kv(self, ids: tuple[int, ...]) -> PrefixKV:
+        """The cached keys and values of the prefix `ids` (computed on a miss; least recently used dropped)."""
+        # Any in-place weight update (optimizer step, load_state_dict) bumps a parameter's version,
+        # and .to() gives new storage: then every cached prefix is stale.
+        weights = (self.model.training, *((p.data_ptr(), p._version) for p in self.model.parameters()))
+        if weights != self._prefix_weights:
+            self._prefixes.clear()
+            self._prefix_weights = weights
+        kv = self._prefixes.get(ids)
+        if kv is None:
+            kv = self._prefixes[ids] = self._scorer.prefix_kv(ids, self.device)
+            if len(self._prefixes) > PREFIX_CACHE_SIZE:
+                self._prefixes.popitem(last=False)
+        self._prefixes.move_to_end(ids)
+        return kv
+
+    def clear_prefix_cache(self) -> None:
+        """Forget the cached prefixes' keys and values (after changing weights through `.data`, which
+        the automatic check of parameter versions cannot see)."""
+        self._prefixes.clear()
 
     # --------------------------------------------------------------- generation
     def generate(

@@ -11,10 +11,17 @@ Two methods compute the same numbers:
   candidates' tokens form a tree in which shared prefixes appear once ("turn" of
   "turn left" / "turn right"), under a tree attention mask (a candidate token sees
   the prompt and its own earlier tokens only) with position ids len(prompt) + depth,
-  so every candidate token sees exactly what it would see in its own row. Encoder-decoders: the encoder runs once per prompt and its states are
-  expanded (index_select, so gradients flow back) to the decoder rows of the
-  candidates.
+  so every candidate token sees exactly what it would see in its own row.
+  Encoder-decoders: the encoder runs once per prompt and its states are expanded
+  (index_select, so gradients flow back) to the decoder rows of the candidates.
 Both run under autograd when asked, so a PPO update gets the same saving.
+
+A prompt prefix common to many calls (an instruction and worked examples) can be
+computed once: `CausalScorer.prefix_kv` keeps its keys and values (`PrefixKV`), and a
+causal "shared" row then holds only the prompt's tokens after the prefix, at positions
+len(prefix) + i, under a mask whose prefix columns every real token sees:
+
+    row = [prompt[P:]][candidate prefix tree],   keys/values = [prefix KV (P)][row]
 
 Logits are computed only where a candidate token is predicted: the output head
 (49k x hidden for SmolLM2) is applied to those hidden states only. A candidate's
@@ -29,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import PreTrainedModel
+from transformers.cache_utils import Cache, DynamicLayer
 
 from llmrl.lm.tokenization import EncodedPair
 
@@ -115,11 +123,18 @@ class CausalScorer:
                 rows.append(pair.prompt + cand[:-1])
         input_ids = _pad(rows, self.pad_id).to(device)
         attention = _pad([[1] * len(r) for r in rows], 0).to(device)
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention).last_hidden_state
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention, use_cache=False).last_hidden_state
         return self._finish(hidden, positions, targets, owners, len(rows), hidden_at)
 
-    def shared(self, pairs: Sequence[EncodedPair], device: torch.device) -> ScoreOutput:
-        """One packed row per prompt: the prompt, then its candidates' prefix tree, under a tree mask."""
+    def shared(
+        self, pairs: Sequence[EncodedPair], device: torch.device, prefix: "PrefixKV | None" = None
+    ) -> ScoreOutput:
+        """One packed row per prompt: the prompt, then its candidates' prefix tree, under a tree mask.
+
+        With `prefix`, every pair's prompt holds only its tokens after the cached prefix: rows
+        read the prefix's keys and values, and their positions continue from its length.
+        """
+        past = prefix.length if prefix is not None else 0
         rows, position_rows, trees = [], [], []
         owners, positions, targets, hidden_at = [], [], [], []
         num_candidates = 0
@@ -135,13 +150,29 @@ class CausalScorer:
                 targets += cand
                 num_candidates += 1
             rows.append(list(pair.prompt) + tree.tokens)
-            position_rows.append(list(range(prompt_len)) + [prompt_len + d for d in tree.depths])
+            position_rows.append([past + i for i in range(prompt_len)] + [past + prompt_len + d for d in tree.depths])
             trees.append((prompt_len, tree))
         input_ids = _pad(rows, self.pad_id).to(device)
         position_ids = _pad(position_rows, 0).to(device)
-        mask = _tree_mask(trees, input_ids.shape[1], self.head.weight.dtype).to(device)
-        hidden = self.backbone(input_ids=input_ids, attention_mask=mask, position_ids=position_ids).last_hidden_state
+        mask = _tree_mask(trees, input_ids.shape[1], self.head.weight.dtype, past).to(device)
+        hidden = self.backbone(
+            input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
+            past_key_values=prefix.cache if prefix is not None else None, use_cache=False,
+        ).last_hidden_state
         return self._finish(hidden, positions, targets, owners, num_candidates, hidden_at)
+
+    def prefix_kv(self, ids: Sequence[int], device: torch.device) -> "PrefixKV":
+        """The keys and values of every layer for the token ids `ids` (one row, no grad)."""
+        with torch.no_grad():
+            out = self.backbone(input_ids=torch.tensor([list(ids)], device=device), use_cache=True)
+        layers = out.past_key_values.layers
+        if any(layer.keys is None or layer.keys.shape[-2] != len(ids) for layer in layers):
+            # Sliding-window layers keep only the last keys; every row must see the whole prefix.
+            raise ValueError(
+                f"{type(self.backbone).__name__} keeps fewer than the prefix's {len(ids)} keys in some layer "
+                "(a sliding window): prefix caching needs full attention; drop prefix="
+            )
+        return PrefixKV(len(ids), Cache(layers=[_PrefixLayer(layer.keys, layer.values) for layer in layers]))
 
     def _finish(self, hidden, positions, targets, owners, count, hidden_at) -> ScoreOutput:
         device = hidden.device
@@ -204,23 +235,59 @@ class CandidateTree:
         return seen
 
 
-def _tree_mask(trees: Sequence[tuple[int, CandidateTree]], width: int, dtype: torch.dtype) -> torch.Tensor:
-    """Additive 4-D mask [B, 1, T, T] for packed rows of (prompt length, candidate tree).
+def _tree_mask(
+    trees: Sequence[tuple[int, CandidateTree]], width: int, dtype: torch.dtype, past: int = 0
+) -> torch.Tensor:
+    """Additive 4-D mask [B, 1, T, past + T] for packed rows of (prompt length, candidate tree).
 
-    Prompt tokens attend causally; a tree node attends to the whole prompt and to its own
+    The `past` cached prefix columns come first and every real token sees them. Prompt
+    tokens attend causally; a tree node attends to the whole prompt and to its own
     ancestors, so each candidate token sees exactly what it would see in its own row.
     Padding tokens see only themselves (no fully masked row, hence no NaN).
     """
-    allowed = np.zeros((len(trees), width, width), dtype=bool)
-    allowed[:, np.arange(width), np.arange(width)] = True
+    allowed = np.zeros((len(trees), width, past + width), dtype=bool)
+    allowed[:, np.arange(width), past + np.arange(width)] = True
     for b, (prompt_len, tree) in enumerate(trees):
         end = prompt_len + len(tree)
-        allowed[b, :prompt_len, :prompt_len] = np.tri(prompt_len, dtype=bool)
-        allowed[b, prompt_len:end, :prompt_len] = True
-        allowed[b, prompt_len:end, prompt_len:end] = tree.ancestry()
+        allowed[b, :end, :past] = True
+        row = allowed[b, :, past:]  # a view: the row's own tokens
+        row[:prompt_len, :prompt_len] = np.tri(prompt_len, dtype=bool)
+        row[prompt_len:end, :prompt_len] = True
+        row[prompt_len:end, prompt_len:end] = tree.ancestry()
     # Additive form: both the eager and the SDPA attention of transformers accept it as is.
     mask = torch.zeros(allowed.shape, dtype=dtype)
     return mask.masked_fill_(torch.from_numpy(~allowed), torch.finfo(dtype).min)[:, None]
+
+
+@dataclass(frozen=True)
+class PrefixKV:
+    """A prompt prefix's keys and values, `length` tokens, as a read-only transformers cache.
+
+    The model's attention layers call `cache.update` with a micro-batch's new keys and
+    values; every layer returns the prefix's (expanded to the rows) followed by them and
+    stores nothing, so one PrefixKV serves any number of calls.
+    """
+
+    length: int
+    cache: Cache
+
+
+class _PrefixLayer(DynamicLayer):
+    """One layer of a `PrefixKV`: keys and values [1, kv heads, length, head dim], never modified."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor):
+        super().__init__()
+        self.keys, self.values = keys, values
+        self.dtype, self.device = keys.dtype, keys.device
+        self.is_initialized = True
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        # expand is a view: the concatenation is the only copy of the prefix, and attention needs it.
+        rows = key_states.shape[0]
+        return (
+            torch.cat([self.keys.expand(rows, -1, -1, -1), key_states], dim=-2),
+            torch.cat([self.values.expand(rows, -1, -1, -1), value_states], dim=-2),
+        )
 
 
 class Seq2SeqScorer:
