@@ -6,25 +6,28 @@ import torch
 
 from llmrl.intrinsic import ClosedFormSuggester, GoalContext
 from llmrl.intrinsic.closed_form import ANSWERS
-from llmrl.intrinsic.prompts import yes_no_prompt
+from llmrl.intrinsic.prompts import yes_no_preamble, yes_no_prompt
 from llmrl.lm import tiny_random_lm
 
 WORDS = ["yes", "no", "should", "question", "answer", "survival", "game", "playing", "crafter", "targeting", "crafting"]
 GOALS = ["chop tree", "drink water", "eat cow", "mine stone"]
 CONTEXTS = [
     GoalContext("You see tree and water. You are targeting tree.", "You have nothing in your inventory."),
-    GoalContext("You see cow and stone. You are targeting cow.", "You have in your inventory wood.", "You feel hungry."),
+    GoalContext(
+        "You see cow and stone. You are targeting cow.", "You have in your inventory wood.", "You feel hungry."
+    ),
 ]
 
 
 class CountingLM:
-    """Wraps a LanguageModel and counts score calls."""
+    """Wraps a LanguageModel, counts score calls and keeps the last call's keyword arguments."""
 
     def __init__(self, lm):
-        self.lm, self.name, self.dtype, self.calls = lm, lm.name, lm.dtype, 0
+        self.lm, self.name, self.dtype, self.calls, self.kwargs = lm, lm.name, lm.dtype, 0, {}
 
     def score(self, *args, **kwargs):
         self.calls += 1
+        self.kwargs = kwargs
         return self.lm.score(*args, **kwargs)
 
 
@@ -41,6 +44,8 @@ def test_probabilities_equal_naive_scoring_goal_by_goal(lm):
     suggester = ClosedFormSuggester(counting, GOALS)
     probs = suggester.probabilities([c.text for c in CONTEXTS])
     assert probs.shape == (2, 4) and counting.calls == 1
+    # The preamble's keys and values were computed once and read by both states.
+    assert counting.kwargs["prefix"] == yes_no_preamble() and len(lm._prefixes) == 1
     assert len(suggester.candidates) == 2 * len(GOALS)  # one prefix per state, 2 candidates per goal
     for i, context in enumerate(CONTEXTS):
         for j, goal in enumerate(GOALS):
@@ -98,7 +103,16 @@ def test_yes_no_prompt_gives_worked_answers_before_the_state():
     from llmrl.intrinsic.prompts import YES_NO_EXAMPLES, yes_no_state_prompt
 
     prompt = yes_no_state_prompt("You see water. You are targeting water.")
-    assert prompt.endswith("You see water. You are targeting water.\nQuestion: Should you")
+    # The preamble ends at a newline, so BPE tokenizers never merge it with the state's first word.
+    assert prompt == yes_no_preamble() + "You see water. You are targeting water.\nQuestion: Should you"
+    assert yes_no_preamble().endswith("Answer: no\n")
     assert {answer for _, _, answer in YES_NO_EXAMPLES} == {"yes", "no"}
     for state, goal, answer in YES_NO_EXAMPLES:
         assert f"{state}\nQuestion: Should you {goal}?\nAnswer: {answer}\n" in prompt
+
+
+def test_answer_cache_key_is_stable():
+    # Pinned: a new key would make every existing answer cache (runs in progress included) miss.
+    suggester = ClosedFormSuggester(tiny_random_lm(seed=3), ["chop tree", "drink water"])
+    key = suggester._key("You see tree and water. You are targeting tree.")
+    assert key == "f39629dbce317891e0c5607c1db816aa60a5a3559421d7d32218cb5efb7c0e4c"

@@ -53,16 +53,24 @@ prior (crafting table, stone tools first): 0% of its top 3 were feasible on 36 s
 play; with them 54% (random picks: 17%)."""
 
 
-def yes_no_state_prompt(state_text: str) -> str:
-    """The closed form's shared prefix: the game, worked examples, the state and the question's
-    stem, said once for every goal (the stem is the same for all goals, so it belongs to the prefix)."""
+def yes_no_preamble() -> str:
+    """The start of every yes/no state prompt: the game and the worked answers, ending at a newline.
+
+    It is the same for every state, so scoring computes it once (`LanguageModel.score(prefix=...)`).
+    """
     shots = "".join(
         f"{state}\nQuestion: Should you {goal}?\nAnswer: {answer}\n" for state, goal, answer in YES_NO_EXAMPLES
     )
     return (
         "You are playing Crafter, a survival game. Answer yes only if the action is possible now and useful.\n"
-        f"{shots}{state_text}\nQuestion: Should you"
+        f"{shots}"
     )
+
+
+def yes_no_state_prompt(state_text: str) -> str:
+    """The closed form's prompt, said once for every goal: the preamble, the state and the question's
+    stem (the stem is the same for all goals, so it belongs to the prompt)."""
+    return f"{yes_no_preamble()}{state_text}\nQuestion: Should you"
 
 
 def yes_no_question(goal: str) -> str:
