@@ -8,6 +8,14 @@ from llmrl.algos.dqn import DQNConfig, copy_params, double_dqn_target, dqn_updat
 from llmrl.algos.replay import NStepReplayBuffer
 
 
+def add_one_step_episodes(replay: NStepReplayBuffer, count: int = 32) -> None:
+    """`count` steps of 2 envs in one state, each a one-step episode: action 0 pays 1, action 1 pays 0."""
+    state = {"x": np.ones((2, 3), np.float32)}
+    terminated, truncated = np.array([True, True]), np.array([False, False])
+    for _ in range(count):
+        replay.add(state, np.array([0, 1]), np.array([1.0, 0.0]), state, terminated, truncated)
+
+
 def test_double_dqn_target_selects_online_evaluates_target():
     online = torch.tensor([[1.0, 3.0], [2.0, 0.0]])
     target = torch.tensor([[10.0, 20.0], [30.0, 40.0]])
@@ -35,7 +43,8 @@ def test_config_defaults_follow_the_reference_and_validate():
     cfg = DQNConfig()
     assert (cfg.lr, cfg.batch_size, cfg.gamma, cfg.n_step, cfg.train_every, cfg.target_update_every) == (
         6.25e-5, 64, 0.99, 3, 4, 8000)
-    assert (cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay_steps, cfg.learning_starts) == (1.0, 0.01, 1_000_000, 5000)
+    exploration = (cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay_steps, cfg.learning_starts)
+    assert exploration == (1.0, 0.01, 1_000_000, 5000)
     with pytest.raises(ValueError, match="batch_size=0"):
         DQNConfig(batch_size=0)
     with pytest.raises(ValueError, match="gamma"):
@@ -56,7 +65,8 @@ def test_copy_params_makes_an_exact_copy():
     online, target = TinyQ(), TinyQ()
     assert not torch.equal(online.linear.weight, target.linear.weight)
     copy_params(target, online)
-    assert all(torch.equal(a, b) for a, b in zip(online.state_dict().values(), target.state_dict().values(), strict=True))
+    pairs = zip(online.state_dict().values(), target.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
 
 
 def test_dqn_update_fits_a_one_step_problem_and_leaves_target_alone():
@@ -65,9 +75,7 @@ def test_dqn_update_fits_a_one_step_problem_and_leaves_target_alone():
     copy_params(target, online)
     target_before = [p.clone() for p in target.parameters()]
     replay = NStepReplayBuffer(64, {"x": ((3,), np.float32)}, n_step=3, gamma=0.99, num_envs=2)
-    state = {"x": np.ones((2, 3), np.float32)}
-    for _ in range(32):  # one-step episodes: action 0 pays 1, action 1 pays 0
-        replay.add(state, np.array([0, 1]), np.array([1.0, 0.0]), state, np.array([True, True]), np.array([False, False]))
+    add_one_step_episodes(replay)
     optimizer = torch.optim.Adam(online.parameters(), lr=0.05)
     rng = np.random.default_rng(0)
     for _ in range(150):
@@ -96,15 +104,15 @@ def test_bf16_precision_fits_like_fp32_and_is_validated():
     online, target = TinyQ(), TinyQ()
     copy_params(target, online)
     replay = NStepReplayBuffer(64, {"x": ((3,), np.float32)}, n_step=1, gamma=0.99, num_envs=2)
-    state = {"x": np.ones((2, 3), np.float32)}
-    for _ in range(32):
-        replay.add(state, np.array([0, 1]), np.array([1.0, 0.0]), state, np.array([True, True]), np.array([False, False]))
+    add_one_step_episodes(replay)
     optimizer = torch.optim.Adam(online.parameters(), lr=0.05)
     rng = np.random.default_rng(0)
     dtype = DQNConfig(precision="bf16").compute_dtype
     assert dtype == torch.bfloat16 and DQNConfig().compute_dtype is None
     for _ in range(150):
-        stats = dqn_update(online, target, replay, optimizer, rng, batch_size=16, max_grad_norm=10.0, compute_dtype=dtype)
+        stats = dqn_update(
+            online, target, replay, optimizer, rng, batch_size=16, max_grad_norm=10.0, compute_dtype=dtype
+        )
     assert online.linear.weight.dtype == torch.float32  # master weights stay fp32
     q = online.q_values({"x": torch.ones(1, 3)})[0]
     torch.testing.assert_close(q, torch.tensor([1.0, 0.0]), atol=0.05, rtol=0)

@@ -107,7 +107,8 @@ def test_baseline_configs_reject_bad_values(cls, override, message):
 
 def test_shipped_baseline_presets_load():
     root = Path(__file__).resolve().parents[2] / "configs"
-    for algo, cls in (("symbolic-ppo", SymbolicPPOConfig), ("drrn", DRRNConfig), ("npae", NPAEConfig), ("bc", BCConfig)):
+    configs = {"symbolic-ppo": SymbolicPPOConfig, "drrn": DRRNConfig, "npae": NPAEConfig, "bc": BCConfig}
+    for algo, cls in configs.items():
         presets = sorted((root / algo).glob("*.yaml"))
         assert len(presets) >= 2, algo
         for preset in presets:
@@ -115,9 +116,10 @@ def test_shipped_baseline_presets_load():
 
 
 def test_trajectories_round_trip_and_rebuild_glam_prompts(tmp_path):
+    red_ball = "go to the red ball"
     steps = [
-        ExpertStep(0, 0, "go to the red ball", ("You see a red ball 2 steps forward",), "go forward", 2, 0.0, False, False),
-        ExpertStep(0, 1, "go to the red ball", ("You see a red ball 1 step forward",), "go forward", 2, 0.9, True, True),
+        ExpertStep(0, 0, red_ball, ("You see a red ball 2 steps forward",), "go forward", 2, 0.0, False, False),
+        ExpertStep(0, 1, red_ball, ("You see a red ball 1 step forward",), "go forward", 2, 0.9, True, True),
         ExpertStep(1, 0, "go to the blue key", ("You see a wall 1 step forward",), "turn left", 0, 0.0, True, False),
     ]
     path = write_trajectories(tmp_path / "t.jsonl", steps)
@@ -135,8 +137,8 @@ def _params(module: torch.nn.Module) -> list[torch.Tensor]:
 
 
 def test_symbolic_ppo_resume_is_exact(tmp_path):
-    from llmrl.train.symbolic_ppo import build_symbolic_policy
     from llmrl.train.checkpoint import load_checkpoint
+    from llmrl.train.symbolic_ppo import build_symbolic_policy
 
     overrides = dict(TINY_ENV, num_envs=2, num_steps=8, minibatch_size=8, epochs=1, channels=4, mission_hidden=8,
                      total_frames=32, checkpoint_every=1, out_dir=str(tmp_path), tensorboard=False)

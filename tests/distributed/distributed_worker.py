@@ -21,7 +21,13 @@ from torch import Tensor, nn
 
 from llmrl.algos.ppo import PPOBatch, categorical_logp_entropy, ppo_update
 from llmrl.train.distributed import (
-    DataParallelPolicy, all_gather_json, init_distributed, rank_errors, reduce_metrics, shard_size, shutdown,
+    DataParallelPolicy,
+    all_gather_json,
+    init_distributed,
+    rank_errors,
+    reduce_metrics,
+    shard_size,
+    shutdown,
 )
 
 GLOBAL_BATCH = 24

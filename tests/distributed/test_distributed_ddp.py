@@ -7,9 +7,7 @@ import json
 import pytest
 import torch
 from distributed_launch import launch, worker
-from distributed_worker import (
-    EPOCHS, GLOBAL_BATCH, GLOBAL_MINIBATCH, ORDER_SEED, SETTINGS, TinyPolicy, global_batch,
-)
+from distributed_worker import EPOCHS, GLOBAL_BATCH, GLOBAL_MINIBATCH, ORDER_SEED, SETTINGS, TinyPolicy, global_batch
 from safetensors.torch import load_file
 
 from llmrl.algos.ppo import PPOBatch, ppo_update

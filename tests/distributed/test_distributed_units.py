@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from llmrl.train.distributed import (
-    DistributedError, World, init_distributed, launched_distributed, merge_env_states, rank_errors,
-    reduce_metrics, shard_env_state, shard_size,
+    DistributedError,
+    World,
+    init_distributed,
+    launched_distributed,
+    merge_env_states,
+    rank_errors,
+    reduce_metrics,
+    shard_env_state,
+    shard_size,
 )
 from llmrl.train.ppo_loop import SeededVecEnv
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from llmrl.train.ellm_config import SuggesterConfig
 from llmrl.train.ellm_components import build_suggester
+from llmrl.train.ellm_config import SuggesterConfig
 
 
 def test_dtype_is_validated():

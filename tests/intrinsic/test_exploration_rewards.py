@@ -89,7 +89,8 @@ def test_apt_reward_is_log_one_plus_mean_knn_distance():
     assert r.rewards([Transition(0, None, (), "q")])[0] == pytest.approx(expected, rel=1e-5)
     restored = AptReward(1, embedder=embedder, dim=2, k=2)
     restored.load_state_dict(r.state_dict())
-    assert restored.knn_distance(torch.tensor([[0.0, 1.0]]))[0] == pytest.approx(r.knn_distance(torch.tensor([[0.0, 1.0]]))[0])
+    query = torch.tensor([[0.0, 1.0]])
+    assert restored.knn_distance(query)[0] == pytest.approx(r.knn_distance(query)[0])
 
 
 def test_apt_with_fewer_states_than_k_uses_them_all():

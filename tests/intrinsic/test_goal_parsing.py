@@ -15,7 +15,10 @@ from llmrl.intrinsic import dedupe_goals, parse_goal_list
         ("- You should chop tree to get wood\n- I would drink water", ["chop tree", "drink water"]),
         ("- **eat cow** (it is close)\n- mine stone: needs a pickaxe", ["eat cow", "mine stone"]),
         ("Sure! Here is my plan:\n- eat plant\nThat is all.", ["eat plant"]),
-        ("- make crafting table\n- place crafting table\n- attack cow\n- eat cow", ["make crafting table", "attack cow"]),
+        (
+            "- make crafting table\n- place crafting table\n- attack cow\n- eat cow",
+            ["make crafting table", "attack cow"],
+        ),
         ("  -   sleep  ", ["sleep"]),
     ],
 )

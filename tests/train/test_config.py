@@ -79,7 +79,11 @@ def test_save_then_load_round_trip(tmp_path):
 @pytest.mark.parametrize(
     ("yaml_text", "overrides", "expected"),
     [
-        ("sed: 3\n", [], r"unknown key 'sed' in config \(did you mean 'seed'\?\).*valid keys of TrainConfig: seed, env"),
+        (
+            "sed: 3\n",
+            [],
+            r"unknown key 'sed' in config \(did you mean 'seed'\?\).*valid keys of TrainConfig: seed, env",
+        ),
         ("", ["ppo.lrr=1"], r"unknown key 'ppo.lrr'.*did you mean 'lr'.*valid keys of PPO: lr, epochs"),
         ("ppo:\n  epoch: 3\n", [], r"unknown key 'ppo.epoch'"),
         ("", ["ppo.epochs=many"], r"'ppo.epochs' = 'many' \(str\) is not a valid int"),

@@ -133,7 +133,9 @@ class DRRN(nn.Module):
     @torch.no_grad()
     def act(self, texts: Sequence[str], generator: torch.Generator | None = None,
             temperature: float | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """a ~ softmax(Q(s, .) / temperature) (0: greedy; None: self.temperature); (actions, log-probs, max Q), [B] on CPU.
+        """a ~ softmax(Q(s, .) / temperature) (0: greedy; None: self.temperature).
+
+        Returns (actions, log-probs, max Q), each [B] on CPU.
 
         The signature is the rollout policies' `act`, so the shared evaluators run a DRRN too,
         at `self.temperature`.

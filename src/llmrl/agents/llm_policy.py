@@ -161,7 +161,9 @@ class LLMPolicy(nn.Module):
         directory = Path(directory)
         settings_file = directory / POLICY_FILE
         if not settings_file.is_file():
-            raise FileNotFoundError(f"{directory} holds no saved LLMPolicy (no {POLICY_FILE}); save one with save_pretrained")
+            raise FileNotFoundError(
+                f"{directory} holds no saved LLMPolicy (no {POLICY_FILE}); save one with save_pretrained"
+            )
         settings = json.loads(settings_file.read_text())
         policy = cls(
             load_lm(str(directory), device=device),

@@ -3,7 +3,7 @@
 The reference layout (Carta et al. 2023, spaces and separators as in the paper's code):
 
     Possible action of the agent: turn left, ..., toggle \\n Goal of the agent: {mission}
-     \\n Observation 0: {d1}, {d2}, \\n Action 0: {a0} \\n ... \\n Observation k: ..., \\n Action k: 
+     \\n Observation 0: {d1}, {d2}, \\n Action 0: {a0} \\n ... \\n Observation k: ..., \\n Action k:
 
 (one line; segments joined by " \\n "). The scored action string follows the final
 "Action k: ". The history window holds the last `history` observations and the

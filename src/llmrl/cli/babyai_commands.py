@@ -32,7 +32,9 @@ def play_babyai_text(
 
 @bench_app.command("env")
 def bench_env_command(
-    env: str = typer.Option("BabyAIText-MixedTrainLocal-v0", "--env", help="BabyAIText-*, BabyAI-* or CrafterText* id."),
+    env: str = typer.Option(
+        "BabyAIText-MixedTrainLocal-v0", "--env", help="BabyAIText-*, BabyAI-* or CrafterText* id."
+    ),
     steps: int = typer.Option(5000, "--steps", min=1, help="Random-action steps per env."),
     seed: int = typer.Option(0, "--seed"),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Alternating runs per env; the fastest counts."),

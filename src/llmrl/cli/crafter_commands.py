@@ -20,14 +20,20 @@ def _show(info: dict, obs: dict) -> None:
 @play_app.command("crafter-text")
 def play_crafter_text(
     seed: int = typer.Option(0, min=0, help="Crafter world seed."),
-    length: int = typer.Option(STOCK_LENGTH, min=1, help=f"Episode length (crafter {STOCK_LENGTH}, paper {PAPER_LENGTH})."),
+    length: int = typer.Option(
+        STOCK_LENGTH, min=1, help=f"Episode length (crafter {STOCK_LENGTH}, paper {PAPER_LENGTH})."
+    ),
     action_set: str = typer.Option("primitive", help="primitive (17 crafter actions) or verb_noun (the paper's 29)."),
-    paper_tweaks: bool = typer.Option(False, help="The ELLM paper's rules: table costs 1 wood, one-hit kills, no health reward."),
+    paper_tweaks: bool = typer.Option(
+        False, help="The ELLM paper's rules: table costs 1 wood, one-hit kills, no health reward."
+    ),
     save_frames: Path | None = typer.Option(None, help="Write each step's 64x64 frame as PNG into this folder."),
 ) -> None:
     """Type an action by name or number ('?' lists them, 'q' quits)."""
     try:
-        env = gym.make(ENV_ID, length=length, action_set=action_set, paper_tweaks=paper_tweaks, image=save_frames is not None)
+        env = gym.make(
+            ENV_ID, length=length, action_set=action_set, paper_tweaks=paper_tweaks, image=save_frames is not None
+        )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     names = env.unwrapped.action_names

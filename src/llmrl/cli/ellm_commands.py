@@ -11,7 +11,9 @@ from llmrl.intrinsic.base import INTRINSIC_NAMES
 
 @train_app.command("ellm")
 def train_ellm_command(
-    overrides: list[str] = typer.Argument(None, help="key=value settings on top of the config (dqn.lr=1e-4 env.num_envs=2)."),
+    overrides: list[str] = typer.Argument(
+        None, help="key=value settings on top of the config (dqn.lr=1e-4 env.num_envs=2)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="YAML preset, e.g. configs/ellm/cpu-demo.yaml."),
     intrinsic: str | None = typer.Option(None, "--intrinsic", help=f"Intrinsic reward: {'|'.join(INTRINSIC_NAMES)}."),
     resume: Path | None = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint."),

@@ -172,7 +172,9 @@ def _cell(mean: float, std: float, digits: int = 3) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if digits else f"{mean:,.0f} ± {std:,.0f}"
 
 
-def table_rows(summaries: Sequence[GroupSummary], budgets: Sequence[int], threshold: float = 0.5) -> tuple[list[str], list[list[str]]]:
+def table_rows(
+    summaries: Sequence[GroupSummary], budgets: Sequence[int], threshold: float = 0.5
+) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the comparison table (strings), shared by the markdown and the terminal table."""
     header = ["method", "seeds", "frames", *[f"success @ {b:,}" for b in budgets], "success at end",
               f"frames to {threshold:g}"]
@@ -190,7 +192,10 @@ def write_comparison(
     summaries: Sequence[GroupSummary], budgets: Sequence[int], out_dir: str | Path, *, threshold: float = 0.5,
     smooth: int = 5,
 ) -> tuple[Path, Path, Path]:
-    """Write compare.md, compare.json and compare.png (learning curves, trailing mean of `smooth` rows) under `out_dir`."""
+    """Write compare.md, compare.json and compare.png under `out_dir`.
+
+    The plot's learning curves are trailing means over `smooth` rows.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Runs that logged no success (no episode ended yet) have no curve to draw.

@@ -44,7 +44,9 @@ def read_run(path: str | Path) -> RunCurves:
     if not path.is_dir():
         raise PlotError(f"run directory not found: {path}")
     if not metrics.is_file() or metrics.stat().st_size == 0:
-        raise PlotError(f"{path} has no metrics yet (no {metrics.name}); is it a run directory that has logged an update?")
+        raise PlotError(
+            f"{path} has no metrics yet (no {metrics.name}); is it a run directory that has logged an update?"
+        )
     with metrics.open(newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
@@ -172,7 +174,10 @@ def plot_bars(values: Mapping[str, float], path: str | Path, title: str, *, ylab
 
 
 def _align(members: list[RunCurves], x: str, y: str, smooth: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Put every run's y (trailing mean over `smooth` rows) on the first run's x grid, cut at the shortest run's last x."""
+    """Put every run's y (trailing mean over `smooth` rows) on the first run's x grid.
+
+    The grid is cut at the shortest run's last x.
+    """
     series = []
     for run in members:
         keep = ~np.isnan(run.columns[x]) & ~np.isnan(run.columns[y])

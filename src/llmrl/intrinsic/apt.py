@@ -31,7 +31,9 @@ class AptReward(RewardBase):
         super().__init__(num_envs)
         check_embedder(embedder)
         if k < 1 or memory_size < k or dim < 1:
-            raise ValueError(f"need k >= 1, memory_size >= k and dim >= 1, got k={k}, memory_size={memory_size}, dim={dim}")
+            raise ValueError(
+                f"need k >= 1, memory_size >= k and dim >= 1, got k={k}, memory_size={memory_size}, dim={dim}"
+            )
         self.embedder = embedder
         self.k = k
         self.memory = EmbeddingRing(memory_size, dim)

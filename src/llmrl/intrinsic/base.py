@@ -55,9 +55,13 @@ class GoalContext:
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"GoalContext.{name} must be a str, got {type(getattr(self, name)).__name__}")
         if not isinstance(self.achieved, frozenset):
-            raise TypeError(f"GoalContext.achieved must be a frozenset of goal strings, got {type(self.achieved).__name__}")
+            raise TypeError(
+                f"GoalContext.achieved must be a frozenset of goal strings, got {type(self.achieved).__name__}"
+            )
         if self.feasible is not None and not isinstance(self.feasible, tuple):
-            raise TypeError(f"GoalContext.feasible must be a tuple of goal strings or None, got {type(self.feasible).__name__}")
+            raise TypeError(
+                f"GoalContext.feasible must be a tuple of goal strings or None, got {type(self.feasible).__name__}"
+            )
 
     @property
     def text(self) -> str:
@@ -65,7 +69,9 @@ class GoalContext:
         return " ".join(part for part in (self.caption, self.inventory, self.status) if part)
 
 
-def context_from_info(info: Mapping[str, Any], achieved: frozenset[str] = frozenset(), *, oracle: bool = True) -> GoalContext:
+def context_from_info(
+    info: Mapping[str, Any], achieved: frozenset[str] = frozenset(), *, oracle: bool = True
+) -> GoalContext:
     """A `GoalContext` from a Text-Crafter `info` dict (from `reset` or `step`).
 
     `oracle=True` also fills `feasible` from `info["state"]` (cheap: a set computation).

@@ -145,6 +145,8 @@ class EmbeddingRing:
     def load_state_dict(self, state: dict) -> None:
         """Restore `state_dict()` (same capacity and dim)."""
         if state["data"].shape != self.data.shape:
-            raise ValueError(f"stored embeddings of shape {tuple(state['data'].shape)} do not fit {tuple(self.data.shape)}")
+            raise ValueError(
+                f"stored embeddings of shape {tuple(state['data'].shape)} do not fit {tuple(self.data.shape)}"
+            )
         self.data = state["data"].clone().to(self.data.device)
         self.stored = int(state["stored"])

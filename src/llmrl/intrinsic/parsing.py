@@ -20,7 +20,9 @@ _LEAD_INS = re.compile(
     re.IGNORECASE,
 )
 # Where an explanation after the goal begins: `chop tree: for wood`, `(to get wood)`, `chop tree - wood`.
-_EXPLANATION = re.compile(r"\s*(?:[:(\[]|\s-\s|,|;|\s(?:to get|to make|to collect|so that|because|in order|for)\s).*$", re.IGNORECASE)
+_EXPLANATION = re.compile(
+    r"\s*(?:[:(\[]|\s-\s|,|;|\s(?:to get|to make|to collect|so that|because|in order|for)\s).*$", re.IGNORECASE
+)
 _MAX_WORDS = 6
 
 

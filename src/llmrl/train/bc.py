@@ -33,8 +33,13 @@ from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
 from llmrl.agents.prompt import GlamTemplate, PromptHistory
-from llmrl.envs.babyai_text import VARIANTS, ExpertStep, expert_trajectories, variant_action_names
-from llmrl.envs.babyai_text import variant_prompt_headers
+from llmrl.envs.babyai_text import (
+    VARIANTS,
+    ExpertStep,
+    expert_trajectories,
+    variant_action_names,
+    variant_prompt_headers,
+)
 from llmrl.eval.glam_eval import evaluate_policy
 from llmrl.eval.stats import episode_seeds
 from llmrl.train.checkpoint import latest_checkpoint, save_checkpoint
@@ -42,9 +47,9 @@ from llmrl.train.glam import GlamConfig, build_policy, build_template, load_poli
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
 from llmrl.train.ppo_loop import update_generator
+from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
-from llmrl.train.ppo_settings import check_env_id
 
 EXPERT = "expert"
 
@@ -198,7 +203,8 @@ def demonstrations(steps: Sequence[ExpertStep], history: int, variant: str | Non
 def load_demonstrations(cfg: BCConfig) -> tuple[list[str], torch.Tensor]:
     """The (prompt, action) pairs `cfg.source` names."""
     if cfg.source == EXPERT:
-        kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if cfg.env_id.startswith("BabyAIText-") else {}
+        is_text = cfg.env_id.startswith("BabyAIText-")
+        kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if is_text else {}
         steps = list(expert_trajectories(cfg.env_id, cfg.demo_episodes, seed=cfg.demo_seed, variant=cfg.variant,
                                          **kwargs))
     else:

@@ -185,7 +185,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
     root = path / "checkpoints" if (path / "checkpoints").is_dir() else path
     found = latest_checkpoint(root)
     if found is None:
-        raise CheckpointError(f"no checkpoint found at {path} (expected a step-*/ directory or a run directory with one)")
+        raise CheckpointError(
+            f"no checkpoint found at {path} (expected a step-*/ directory or a run directory with one)"
+        )
     return found
 
 

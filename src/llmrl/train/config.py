@@ -141,7 +141,10 @@ def _apply_override(cls: type, data: dict[str, Any], override: str) -> None:
             return
         tp = typing.get_type_hints(node_cls)[part]
         if not _is_dataclass_type(tp):
-            raise ConfigError(f"override {override!r}: '{'.'.join(parts[: i + 1])}' is a setting of type {_type_name(tp)}, not a section")
+            raise ConfigError(
+                f"override {override!r}: '{'.'.join(parts[: i + 1])}' is a setting of type {_type_name(tp)}, "
+                "not a section"
+            )
         child = node.get(part)
         if not isinstance(child, dict):
             child = node[part] = {}

@@ -283,7 +283,9 @@ def merge_env_states(states: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """
     seeds = {s["seed"] for s in states}
     if len(seeds) != 1:
-        raise DistributedError(f"env shards have different seeds {sorted(seeds)}: ranks were launched with different configs")
+        raise DistributedError(
+            f"env shards have different seeds {sorted(seeds)}: ranks were launched with different configs"
+        )
     merged: dict[str, Any] = {"seed": states[0]["seed"], "indices": [], "episodes": [], "actions": []}
     for state in states:
         for key in ("indices", "episodes", "actions"):

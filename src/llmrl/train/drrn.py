@@ -40,9 +40,9 @@ from llmrl.train.glam import GlamConfig, make_prompt_env, resolve_device
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
 from llmrl.train.ppo_loop import SeededVecEnv, update_generator
+from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
-from llmrl.train.ppo_settings import check_env_id
 
 REPLAY_FILE = "replay.safetensors"
 
@@ -201,7 +201,9 @@ def train_drrn(
             # 4. Log (and checkpoint) every log_every frames.
             if step % log_every == 0 or step == cfg.num_steps:
                 frames = step * cfg.num_envs
-                metrics = _window_metrics(episodes, losses, frames, time.perf_counter() - window_start, log_every * cfg.num_envs)
+                metrics = _window_metrics(
+                    episodes, losses, frames, time.perf_counter() - window_start, log_every * cfg.num_envs
+                )
                 check_finite("losses", {k: v for k, v in metrics.items() if k in ("loss", "q_mean")},
                              step=frames, checkpoint=checkpoint)
                 logger.log(frames, metrics)

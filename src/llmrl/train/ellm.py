@@ -166,7 +166,9 @@ def split_state(tree: Any, prefix: str) -> tuple[dict[str, Tensor], Any]:
     def walk(node: Any, path: str) -> Any:
         if isinstance(node, Tensor | np.ndarray):
             is_numpy = isinstance(node, np.ndarray)
-            tensors[path] = torch.from_numpy(np.ascontiguousarray(node)) if is_numpy else node.detach().cpu().contiguous()
+            tensors[path] = (
+                torch.from_numpy(np.ascontiguousarray(node)) if is_numpy else node.detach().cpu().contiguous()
+            )
             return {"__tensor__": path, "numpy": is_numpy}
         if isinstance(node, Mapping):
             return {str(k): walk(v, f"{path}.{k}") for k, v in node.items()}

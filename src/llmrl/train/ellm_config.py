@@ -119,7 +119,8 @@ class EllmConfig:
         if self.extrinsic_weight < 0:
             raise ValueError(f"extrinsic_weight must be >= 0, got {self.extrinsic_weight}")
         if self.task is not None and self.task_goal not in GOALS:
-            raise ValueError(f"task {self.task!r} is not a Crafter goal; accepted: {', '.join(g.replace(' ', '_') for g in GOALS)}")
+            accepted = ", ".join(g.replace(" ", "_") for g in GOALS)
+            raise ValueError(f"task {self.task!r} is not a Crafter goal; accepted: {accepted}")
         if self.torch_threads is not None and self.torch_threads < 1:
             raise ValueError(f"torch_threads must be >= 1 or null, got {self.torch_threads}")
 

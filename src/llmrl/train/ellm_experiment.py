@@ -7,9 +7,10 @@
 time, one torch thread each), skipping pairs already finished and resuming interrupted ones,
 then summarizes. With `--stage-frames S` every run first goes to S frames, then all to 2S,
 and so on up to `--frames`: an experiment stopped early (it takes CPU-days) leaves every
-method at the same budget, and a later `run` continues it. `summarize` prints a Markdown table of the last logged achievements per
-episode and Crafter score (mean +- std over seeds, with the frames each run reached) and
-plots achievements per episode against frames (`<root>/achievements_per_episode.png`).
+method at the same budget, and a later `run` continues it. `summarize` prints a Markdown table
+of the last logged achievements per episode and Crafter score (mean +- std over seeds, with the
+frames each run reached) and plots achievements per episode against frames
+(`<root>/achievements_per_episode.png`).
 """
 
 from __future__ import annotations

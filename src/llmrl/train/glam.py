@@ -28,12 +28,22 @@ from llmrl.envs.babyai_text import GLAM_IDS, VARIANTS, make, variant_action_name
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 from llmrl.lm.tiny import FAMILIES
 from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.distributed import (
+    DEFAULT_TIMEOUT_S,
+    DataParallelPolicy,
+    World,
+    all_gather_json,
+    check_same_on_all_ranks,
+    init_distributed,
+    merge_env_states,
+    rank_errors,
+    reduce_metrics,
+    shard_env_state,
+    shard_size,
+    shutdown,
+)
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.distributed import (
-    DEFAULT_TIMEOUT_S, DataParallelPolicy, World, all_gather_json, check_same_on_all_ranks, init_distributed,
-    merge_env_states, rank_errors, reduce_metrics, shard_env_state, shard_size, shutdown,
-)
 from llmrl.train.ppo_loop import RolloutPolicy, SeededVecEnv, ppo_loop
 from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.progress import TrainingProgress
@@ -198,7 +208,10 @@ def _train_glam(cfg: GlamConfig, world: World, config_path: str | Path | None, r
     main = world.is_main
     run = None
     if main:
-        run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
+        if resume is not None:
+            run = RunDir.open(resume)
+        else:
+            run = RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)

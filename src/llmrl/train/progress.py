@@ -8,7 +8,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-
 PHASE_LINE_EVERY_S = 10.0
 
 

@@ -55,7 +55,9 @@ class RunDir:
             name = Path(config_path).stem if config_path is not None else "run"
         for label, value in (("algo", algo), ("name", name)):
             if not _SAFE_NAME.match(value):
-                raise ValueError(f"run {label} {value!r} must be letters, digits, '.', '_' or '-' (no spaces or slashes)")
+                raise ValueError(
+                    f"run {label} {value!r} must be letters, digits, '.', '_' or '-' (no spaces or slashes)"
+                )
         parent = Path(root) / algo
         parent.mkdir(parents=True, exist_ok=True)
         stem = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"

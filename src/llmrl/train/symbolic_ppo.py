@@ -35,10 +35,10 @@ from llmrl.train.run_dir import RunDir
 
 @dataclass
 class SymbolicPPOConfig(PPOSettings):
-    """Every setting of a symbolic PPO run; defaults follow the GLAM paper's baseline (`configs/symbolic-ppo/paper.yaml`).
+    """Every setting of a symbolic PPO run; defaults follow the GLAM paper's baseline.
 
     The run, task, PPO and run-directory fields come from `PPOSettings`; the baseline's paper
-    setting changes four of their defaults.
+    setting (`configs/symbolic-ppo/paper.yaml`) changes four of their defaults.
     """
 
     num_envs: int = 64

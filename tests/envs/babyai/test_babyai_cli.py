@@ -25,7 +25,8 @@ def test_play_shows_text_accepts_commands_and_numbers_and_saves_frames(tmp_path)
 
 def test_play_variant_and_bad_env():
     runner = CliRunner()
-    result = runner.invoke(app, ["play", "babyai-text", "--env", "BabyAIText-Open-v0", "--variant", "french"], input="avancer\n")
+    args = ["play", "babyai-text", "--env", "BabyAIText-Open-v0", "--variant", "french"]
+    result = runner.invoke(app, args, input="avancer\n")
     assert result.exit_code == 0 and "Mission: ouvre la porte" in result.output
     assert runner.invoke(app, ["play", "babyai-text", "--env", "Nope-v0"]).exit_code != 0
 

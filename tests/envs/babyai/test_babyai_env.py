@@ -58,7 +58,9 @@ def _rollout(env_id: str, seed: int, steps: int = 150):
     return record
 
 
-@pytest.mark.parametrize("env_id", ["BabyAIText-MixedTrainLocal-v0", "BabyAIText-MixedTestLocal-v0", "BabyAIText-PutNext-v0"])
+@pytest.mark.parametrize(
+    "env_id", ["BabyAIText-MixedTrainLocal-v0", "BabyAIText-MixedTestLocal-v0", "BabyAIText-PutNext-v0"]
+)
 def test_same_seed_same_episode(env_id):
     assert _rollout(env_id, 7) == _rollout(env_id, 7)
     assert _rollout(env_id, 7) != _rollout(env_id, 8)

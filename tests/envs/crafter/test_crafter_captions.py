@@ -88,7 +88,8 @@ def test_scripted_transition_captions(arrange, target, inventory, action, captio
     before = dict(env.game.player.inventory)
     assert _act(env, action) == caption
     if caption is None and action != "move left":
-        changed = {k for k, v in env.game.player.inventory.items() if v > before[k] and k not in ("health", "food", "drink", "energy")}
+        status = ("health", "food", "drink", "energy")
+        changed = {k for k, v in env.game.player.inventory.items() if v > before[k] and k not in status}
         assert not changed
 
 

@@ -50,7 +50,9 @@ def test_worlds_equal_stock_crafter_env_worlds_for_20_seeds_and_later_episodes()
     ],
 )
 def test_noise_fields_are_bit_identical_to_crafter_scalar_noise(fx, fy, z, sizes, normalize):
-    scale = {1: lambda v: v, "2x": lambda v: 2 * v, "2y": lambda v: 2 * v, "y/5": lambda v: v / 5, "x/5": lambda v: v / 5}
+    scale = {
+        1: lambda v: v, "2x": lambda v: 2 * v, "2y": lambda v: 2 * v, "y/5": lambda v: v / 5, "x/5": lambda v: v / 5,
+    }
     seed = 123456789
     axis = np.arange(64)
     ours = worldgen._noise(worldgen._simplex_tables(seed), scale[fx](axis), scale[fy](axis), z, sizes, normalize)

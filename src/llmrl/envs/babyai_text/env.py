@@ -79,7 +79,8 @@ class BabyAITextEnv(gym.Env):
             if index is None:
                 raise ValueError(f"unknown action {action!r}; valid actions: {', '.join(self.lexicon.actions)}")
             return index
-        if isinstance(action, (int, np.integer)) and not isinstance(action, bool) and 0 <= action < len(self._action_index):
+        is_int = isinstance(action, (int, np.integer)) and not isinstance(action, bool)
+        if is_int and 0 <= action < len(self._action_index):
             return int(action)
         raise ValueError(
             f"action must be an index in [0, {len(self._action_index)}) or one of: {', '.join(self.lexicon.actions)}; "

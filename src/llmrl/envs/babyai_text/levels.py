@@ -69,7 +69,9 @@ class GlamLevel(RoomGridLevel):
         # Mission objects + distractors (+ the key of `open`) must fit the free cells.
         capacity = (room_size - 2) ** 2 - _CELLS_NEAR_AGENT - 2
         if not isinstance(num_dists, int) or not 0 <= num_dists <= capacity:
-            raise ValueError(f"num_dists must be an int in [0, {capacity}] for room_size {room_size}, got {num_dists!r}")
+            raise ValueError(
+                f"num_dists must be an int in [0, {capacity}] for room_size {room_size}, got {num_dists!r}"
+            )
         if "putnext" in tasks and num_dists > len(_OBJECT_PAIRS) - 2:
             raise ValueError(f"putnext needs unique objects: num_dists must be <= {len(_OBJECT_PAIRS) - 2}")
         self.tasks = tasks

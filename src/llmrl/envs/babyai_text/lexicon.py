@@ -37,7 +37,9 @@ VARIANTS = (
 """Names accepted by `variant=` (None is the reference English)."""
 
 _NOUNS = {"ball": "chair", "box": "table", "key": "car"}
-_COLORS = {"red": "vermilion", "green": "jade", "blue": "cyan", "purple": "violet", "yellow": "golden", "grey": "silver"}
+_COLORS = {
+    "red": "vermilion", "green": "jade", "blue": "cyan", "purple": "violet", "yellow": "golden", "grey": "silver",
+}
 _INVENTED_NOUNS = {"ball": "dax", "box": "xolo", "key": "afze"}
 _INVENTED_COLORS = {"red": "faze", "green": "jatu", "blue": "croh", "purple": "vurst", "yellow": "gakul", "grey": "sil"}
 _SYNONYM_ACTIONS = ("rotate left", "rotate right", "move ahead", "take", "release", "switch")

@@ -2,9 +2,9 @@
 
 `primitive` (default): the 17 crafter actions, index i is crafter action i.
 `verb_noun`: the 29 valid verb x noun actions of the ELLM paper (of its 139 combinations, the
-110 invalid ones, e.g. `drink tree`, are left out; `make crafting table` places one). Every interaction (`chop tree`, `eat cow`,
-`drink water`, ...) is crafter's `do` on the facing cell: the name is the agent's intent, and the
-transition caption says what really happened.
+110 invalid ones, e.g. `drink tree`, are left out; `make crafting table` places one). Every
+interaction (`chop tree`, `eat cow`, `drink water`, ...) is crafter's `do` on the facing cell:
+the name is the agent's intent, and the transition caption says what really happened.
 """
 
 from crafter import constants
@@ -35,7 +35,7 @@ class ActionSet:
         self.name = name
         self.names = ACTION_SETS[name]
         self._crafter = tuple(
-            PRIMITIVE_ACTIONS.index("do") if text in _INTERACTIONS else PRIMITIVE_ACTIONS.index(ALIASES.get(text, text)) for text in self.names
+            PRIMITIVE_ACTIONS.index("do" if text in _INTERACTIONS else ALIASES.get(text, text)) for text in self.names
         )
 
     def __len__(self) -> int:

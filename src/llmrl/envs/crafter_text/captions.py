@@ -63,7 +63,11 @@ def describe_view(state: CrafterState) -> str:
 
 def describe_inventory(inventory: Mapping[str, int]) -> str:
     """`You have in your inventory wood, wood_pickaxe.` (held items in crafter's order; sapling said plant)."""
-    held = [("plant" if name == "sapling" else name) for name, count in inventory.items() if count > 0 and name not in STATUS_WORDS]
+    held = [
+        ("plant" if name == "sapling" else name)
+        for name, count in inventory.items()
+        if count > 0 and name not in STATUS_WORDS
+    ]
     if not held:
         return "You have nothing in your inventory."
     return f"You have in your inventory {', '.join(held)}."

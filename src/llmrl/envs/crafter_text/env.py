@@ -41,7 +41,9 @@ class CrafterTextEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         if not isinstance(length, int) or length < 1:
-            raise ValueError(f"length must be a positive int (crafter: {STOCK_LENGTH}, paper: {PAPER_LENGTH}), got {length!r}")
+            raise ValueError(
+                f"length must be a positive int (crafter: {STOCK_LENGTH}, paper: {PAPER_LENGTH}), got {length!r}"
+            )
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if seed is not None and (not isinstance(seed, int) or seed < 0):
@@ -99,7 +101,8 @@ class CrafterTextEnv(gym.Env):
         # The player's hit is the only damage a creature takes in the player's update; it happens
         # only if the action ran as `do` (a sleeping player with energy below max keeps sleeping).
         acted = player.action == "do" and not kept_asleep
-        hurt = type(creature).__name__.lower() if acted and creature is not None and creature.health < creature_health else None
+        was_hurt = acted and creature is not None and creature.health < creature_health
+        hurt = type(creature).__name__.lower() if was_hurt else None
         caption = captions.caption_transition(unlocked, hurt, fell_asleep=not was_sleeping and bool(player.sleeping))
         obs, info = self._observe()
         info.update(transition_caption=caption, achievements_unlocked=unlocked, action_name=self.actions.names[index])

@@ -130,7 +130,9 @@ class RenderFreeCrafter(crafter.Env):
         health = self._player.health
         reward = 0.0 if self.paper_tweaks else (health - self._last_health) / 10
         self._last_health = health
-        unlocked = {name for name, count in self._player.achievements.items() if count > 0 and name not in self._unlocked}
+        unlocked = {
+            name for name, count in self._player.achievements.items() if count > 0 and name not in self._unlocked
+        }
         if unlocked:
             self._unlocked |= unlocked
             reward += 1.0

@@ -31,7 +31,8 @@ class CrafterState:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CrafterState):
             return NotImplemented
-        same_fields = all(getattr(self, f) == getattr(other, f) for f in ("target", "inventory", "sleeping", "ripe_plant_visible", "table_wood"))
+        fields = ("target", "inventory", "sleeping", "ripe_plant_visible", "table_wood")
+        same_fields = all(getattr(self, f) == getattr(other, f) for f in fields)
         return same_fields and np.array_equal(self.local_view, other.local_view)
 
     def visible_names(self) -> set[str]:
@@ -48,7 +49,7 @@ def local_view(world, center) -> np.ndarray:
     inner = (slice(xs.start - x0, xs.stop - x0), slice(ys.start - y0, ys.stop - y0))
     view[inner] = world._mat_map[xs, ys]
     indices = world._obj_map[xs, ys]
-    for dx, dy in zip(*np.nonzero(indices)):
+    for dx, dy in zip(*np.nonzero(indices), strict=True):
         view[inner[0].start + dx, inner[1].start + dy] = object_id(world._objects[indices[dx, dy]])
     return view
 
@@ -67,7 +68,7 @@ def observe(world, player, table_wood: int) -> CrafterState:
     ripe = False
     if (view == plant_id).any():
         x0, y0 = int(player.pos[0]) - _OFFSET[0], int(player.pos[1]) - _OFFSET[1]
-        ripe = any(world[(x0 + x, y0 + y)][1].ripe for x, y in zip(*np.nonzero(view == plant_id)))
+        ripe = any(world[(x0 + x, y0 + y)][1].ripe for x, y in zip(*np.nonzero(view == plant_id), strict=True))
     return CrafterState(
         local_view=view,
         target=target,
