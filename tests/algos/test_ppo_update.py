@@ -1,6 +1,7 @@
 """The model-agnostic PPO minibatch loop: learning, determinism, gradient accumulation, guards."""
 
 import math
+from functools import partial
 
 import pytest
 import torch
@@ -20,6 +21,12 @@ class Bandit(torch.nn.Module):
         self.value = torch.nn.Parameter(torch.zeros(()))
 
 
+def evaluate_bandit(policy: Bandit, actions: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(log-probs, entropy, values) of the sampled `actions[idx]` under the current policy."""
+    logp, entropy = categorical_logp_entropy(policy.logits.expand(len(idx), 3), actions[idx])
+    return logp, entropy, policy.value.expand(len(idx))
+
+
 def train_bandit(seed: int, iterations: int) -> tuple[Bandit, dict]:
     torch.manual_seed(seed)
     policy = Bandit()
@@ -33,11 +40,7 @@ def train_bandit(seed: int, iterations: int) -> tuple[Bandit, dict]:
             rewards = (actions == 2).float()  # only arm 2 pays
             old_values = policy.value.expand(64).clone()
         batch = PPOBatch(old_logp=old_logp, old_values=old_values, advantages=rewards - old_values, returns=rewards)
-
-        def evaluate(idx):
-            logp, entropy = categorical_logp_entropy(policy.logits.expand(len(idx), 3), actions[idx])
-            return logp, entropy, policy.value.expand(len(idx))
-
+        evaluate = partial(evaluate_bandit, policy, actions)
         stats = ppo_update(evaluate, batch, optimizer, policy.parameters(), generator=generator, **KWARGS)
     return policy, stats
 
@@ -45,7 +48,9 @@ def train_bandit(seed: int, iterations: int) -> tuple[Bandit, dict]:
 def test_ppo_update_learns_a_bandit():
     policy, stats = train_bandit(seed=0, iterations=6)
     assert policy.logits.softmax(-1)[2].item() > 0.8
-    assert set(stats) == {"policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm", "skipped_steps"}
+    assert set(stats) == {
+        "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm", "skipped_steps",
+    }
     assert 0.0 <= stats["clip_fraction"] <= 1.0 and stats["approx_kl"] >= 0.0
 
 

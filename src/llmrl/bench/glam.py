@@ -20,9 +20,7 @@ from typing import Any
 import torch.multiprocessing as mp
 
 from llmrl.train.distributed import barrier, free_loopback_port, init_distributed, rank_errors, shutdown
-from llmrl.train.glam import (
-    GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, shard_config,
-)
+from llmrl.train.glam import GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, shard_config
 from llmrl.train.ppo_loop import ppo_loop
 
 METHODS = ("shared", "naive")
@@ -40,18 +38,24 @@ def bench_glam(model: str = "smollm2-135m", *, num_envs: int = 2, num_steps: int
             seed=seed, model=model, env_id="BabyAIText-GoTo-v0", scoring=method, num_envs=num_envs,
             num_steps=num_steps, total_frames=frames, epochs=1, minibatch_size=frames, lr=1e-6,
         )
-        policy = build_policy(cfg)
-        envs = build_envs(cfg, policy)
-        metrics: dict[str, float] = {}
-        start = time.perf_counter()
-        ppo_loop(policy, envs, build_optimizer(cfg, policy), cfg.hyperparameters(), seed=seed, num_updates=1,
-                 on_update=lambda _, m: metrics.update(m))
-        seconds = time.perf_counter() - start
-        envs.close()
+        seconds, metrics = _time_one_update(cfg, seed)
         rows.append({"method": method, "frames": frames, "seconds": seconds, "fps": frames / seconds,
                      "scoring_share": metrics["scoring_share"]})
     speedup = rows[0]["fps"] / rows[1]["fps"]
     return rows, {"model": model, "frames_per_update": num_envs * num_steps, "speedup": speedup}
+
+
+def _time_one_update(cfg: GlamConfig, seed: int) -> tuple[float, dict[str, float]]:
+    """Seconds of one rollout + PPO update under `cfg`, and the update's metrics."""
+    policy = build_policy(cfg)
+    envs = build_envs(cfg, policy)
+    metrics: dict[str, float] = {}
+    start = time.perf_counter()
+    ppo_loop(policy, envs, build_optimizer(cfg, policy), cfg.hyperparameters(), seed=seed, num_updates=1,
+             on_update=lambda _, m: metrics.update(m))
+    seconds = time.perf_counter() - start
+    envs.close()
+    return seconds, metrics
 
 
 # ------------------------------------------------------------------ data-parallel scaling

@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import psutil
 import torch
@@ -168,7 +169,7 @@ def bench_scoring(
     for phase, fn, count, passes in (("forward", forward, num_prompts, 1), ("train", train, train_prompts, 3)):
         for method in ("shared", "naive"):
             progress(f"{phase}: {method}, {count} prompts x {num_actions} actions")
-            seconds, extra_mb, scores = _timed(lambda: fn(method))
+            seconds, extra_mb, scores = _timed(partial(fn, method))
             flops = passes * useful_flops(lm, prompts[:count], actions, method)
             results[phase, method] = (seconds, scores)
             rows.append({

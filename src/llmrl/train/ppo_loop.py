@@ -317,17 +317,7 @@ def ppo_loop(
         flat_obs = [o for step in rollout.obs for o in step]
         flat_actions = rollout.actions.reshape(-1)
 
-        evaluated, to_evaluate = 0, hp.epochs * batch_size
-
-        def evaluate(indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-            nonlocal evaluated
-            with scoring:
-                out = policy.evaluate([flat_obs[j] for j in indices.tolist()], flat_actions[indices])
-            evaluated += len(indices)
-            if on_phase is not None:
-                on_phase(f"update {evaluated}/{to_evaluate} samples")
-            return out
-
+        evaluate = _minibatch_evaluator(policy, flat_obs, flat_actions, scoring, on_phase, hp.epochs * batch_size)
         batch = PPOBatch(
             old_logp=rollout.logp.reshape(-1),
             old_values=rollout.values.reshape(-1),
@@ -370,6 +360,32 @@ def ppo_loop(
         }
         if is_main_process and on_update is not None:
             on_update(update, metrics)
+
+
+def _minibatch_evaluator(
+    policy: RolloutPolicy,
+    obs: Sequence[Any],
+    actions: Tensor,
+    scoring: Stopwatch,
+    on_phase: Callable[[str], None] | None,
+    total: int,
+) -> Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]:
+    """`evaluate(indices)` for `ppo_update`: the policy on those samples, its time counted as scoring.
+
+    `on_phase` hears how many of the update's `total` samples have been evaluated so far.
+    """
+    evaluated = 0
+
+    def evaluate(indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        nonlocal evaluated
+        with scoring:
+            out = policy.evaluate([obs[j] for j in indices.tolist()], actions[indices])
+        evaluated += len(indices)
+        if on_phase is not None:
+            on_phase(f"update {evaluated}/{total} samples")
+        return out
+
+    return evaluate
 
 
 def _mean(values: list[float]) -> float:
