@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml requirements.lock
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 
-test: setup
+test: setup lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --durations=15 tests
 
 demo: setup
