@@ -6,7 +6,11 @@ from llmrl.bench.glam import METHODS, bench_glam
 
 
 def test_each_method_row_reports_its_fastest_and_median_run():
-    rows, summary = bench_glam("tiny-llama", num_envs=1, num_steps=2, repeats=2)
+    heard: list[str] = []
+    rows, summary = bench_glam("tiny-llama", num_envs=1, num_steps=2, repeats=2, progress=heard.append)
+    # Runs alternate between the methods.
+    assert heard == ["shared scoring: run 1/2", "naive scoring: run 1/2", "shared scoring: run 2/2",
+                     "naive scoring: run 2/2"]
     assert [row["method"] for row in rows] == list(METHODS)
     for row in rows:
         assert row["frames"] == 2 and row["runs"] == 2

@@ -15,7 +15,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,17 @@ from llmrl.train.ppo_loop import ppo_loop
 METHODS = ("shared", "naive")
 
 
-def bench_glam(model: str = "smollm2-135m", *, num_envs: int = 2, num_steps: int = 2, repeats: int = 1,
-               seed: int = 0) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def bench_glam(
+    model: str = "smollm2-135m", *, num_envs: int = 2, num_steps: int = 2, repeats: int = 1, seed: int = 0,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time one rollout + update per scoring method; return (rows, summary with `speedup`).
 
     Each of the `repeats` runs builds a fresh policy and times its first update, the two
     methods alternating so that a change in the machine's load hits both alike. One update
     of SmolLM2 varies by 10-15% between runs on a shared CPU: a row's `fps` is its fastest
     run (as in `bench env`, other processes only ever slow a run down), `fps_median` the
-    median, and `speedup` compares the fastest runs.
+    median, and `speedup` compares the fastest runs. `progress(text)` hears which run starts.
     """
     if num_envs < 1 or num_steps < 1:
         raise ValueError(f"num_envs and num_steps must be >= 1, got {num_envs} and {num_steps}")
@@ -44,8 +46,9 @@ def bench_glam(model: str = "smollm2-135m", *, num_envs: int = 2, num_steps: int
         raise ValueError(f"repeats must be a positive int, got {repeats!r}")
     frames = num_envs * num_steps
     runs: dict[str, list[tuple[float, float]]] = {method: [] for method in METHODS}
-    for _ in range(repeats):
+    for repeat in range(repeats):
         for method in METHODS:
+            progress(f"{method} scoring: run {repeat + 1}/{repeats}")
             cfg = GlamConfig(
                 seed=seed, model=model, env_id="BabyAIText-GoTo-v0", scoring=method, num_envs=num_envs,
                 num_steps=num_steps, total_frames=frames, epochs=1, minibatch_size=frames, lr=1e-6,
