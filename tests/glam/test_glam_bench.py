@@ -1,8 +1,13 @@
-"""`bench_glam` on the tiny random Llama: rows per method over repeated runs, and its input checks."""
+"""`bench_glam` on the tiny random Llama: rows per method over repeated runs, its input checks and its CLI."""
+
+import json
 
 import pytest
+from typer.testing import CliRunner
 
 from llmrl.bench.glam import METHODS, bench_glam
+from llmrl.cli import glam_commands  # noqa: F401  (registers the commands)
+from llmrl.cli.app import app
 
 
 def test_each_method_row_reports_its_fastest_and_median_run():
@@ -30,3 +35,14 @@ def test_each_method_row_reports_its_fastest_and_median_run():
 def test_bad_settings_are_rejected_before_any_model_loads(kwargs, message):
     with pytest.raises(ValueError, match=message):
         bench_glam("tiny-llama", **kwargs)
+
+
+def test_cli_repeats_reaches_the_bench_and_is_refused_with_nproc():
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "glam", "--model", "tiny-llama", "--envs", "1", "--steps", "1",
+                                 "--repeats", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout.strip().splitlines()[-1])["rows"]
+    assert [row["runs"] for row in rows] == [2, 2]
+    refused = runner.invoke(app, ["bench", "glam", "--nproc", "1", "--repeats", "2"])
+    assert refused.exit_code != 0 and "--repeats applies to the shared-vs-naive bench" in refused.output

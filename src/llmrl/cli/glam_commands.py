@@ -117,6 +117,7 @@ def bench_glam_command(
     num_envs: int | None = typer.Option(None, "--envs", min=1, help="Envs per rollout [2; per rank with --nproc: 4]."),
     num_steps: int | None = typer.Option(None, "--steps", min=1, help="Steps per env per rollout [2; --nproc: 8]."),
     nproc: str | None = typer.Option(None, "--nproc", help="Data-parallel scaling instead: rank counts, e.g. 1,2."),
+    repeats: int = typer.Option(1, "--repeats", min=1, help="Fresh-policy runs per method; the fastest counts."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Frames/s of one PPO update with shared against naive scoring, or its scaling over ranks (--nproc)."""
@@ -124,9 +125,14 @@ def bench_glam_command(
     from llmrl.bench.report import report
 
     if nproc is None:
-        rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2, num_steps=num_steps or 2)
+        with Console(stderr=True).status("timing") as status:
+            rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2, num_steps=num_steps or 2,
+                                       repeats=repeats, progress=status.update)
         report("GLAM rollout + update, shared vs naive scoring", rows, summary, as_json)
         return
+    if repeats != 1:
+        raise typer.BadParameter("--repeats applies to the shared-vs-naive bench, not to --nproc scaling",
+                                 param_hint="--repeats")
     try:
         counts = [int(n) for n in nproc.split(",")]
     except ValueError:

@@ -141,7 +141,11 @@ def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> S
 
 def build_optimizer(cfg: GlamConfig, policy: LLMPolicy) -> torch.optim.Adam:
     """Adam over the trainable parameters (LoRA adapters or the whole LM, and the value head)."""
-    return torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
+    params = list(policy.trainable_parameters())
+    # The fused kernel updates every tensor in one pass instead of a dozen ops per tensor: about
+    # 8% of a full SmolLM2 update on CPU. It exists for CPU and CUDA tensors only.
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, fused=fused)
 
 
 def shard_config(cfg: GlamConfig, world: World) -> GlamConfig:
