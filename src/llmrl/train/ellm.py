@@ -23,11 +23,13 @@ from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_chec
 from llmrl.train.ellm_components import build_embedder, build_intrinsic
 from llmrl.train.ellm_config import EllmConfig
 from llmrl.train.ellm_loop import EllmLoop
+from llmrl.train.heap import release_free_memory
 from llmrl.train.metrics import MetricsLogger
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 
 ALGO = "ellm"
+TRIM_EVERY = 400  # frames between returns of the heap's free pages to the OS
 _STATE = "state"  # the checkpoint "module" that carries the replay buffer and the intrinsic reward's arrays
 
 
@@ -88,8 +90,12 @@ def train_ellm(
     ) as progress:
         next_log = _next_multiple(loop.frames, cfg.log_every)
         next_checkpoint = _next_multiple(loop.frames, cfg.checkpoint_every or cfg.total_frames)
+        next_trim = loop.frames + TRIM_EVERY
         while loop.frames < cfg.total_frames:
             loop.step()
+            if loop.frames >= next_trim:
+                release_free_memory()  # keeps a long run's resident memory flat (llmrl.train.heap)
+                next_trim = loop.frames + TRIM_EVERY
             done = loop.frames >= cfg.total_frames
             if loop.frames < next_log and not done:
                 continue
