@@ -35,7 +35,7 @@ def goal_text(goals: Sequence[str]) -> str:
 
 
 class TextEmbeddingTable:
-    """Each distinct text embedded once (one batched encoder call per lookup), kept as a row.
+    """Each distinct text embedded once (one batched encoder call per `ids` call), kept as a row.
 
     Text states and goal sentences repeat a lot in Crafter (about a thousand distinct texts
     per 10k frames), so after warm-up `ids` is a dict hit: no encoder call, and the caller
