@@ -89,7 +89,8 @@ class TextEmbeddingTable:
         if matrix.ndim != 2 or len(matrix) != len(texts) or len(set(texts)) != len(texts):
             raise ValueError(f"table state needs a [N, dim] matrix and N distinct texts, got {matrix.shape} "
                              f"and {len(texts)} texts ({len(set(texts))} distinct)")
-        self._matrix = np.zeros((max(self._capacity, len(texts)), matrix.shape[1]), np.float32)
+        self._matrix, self._rows = None, {}
+        self._reserve(len(texts), matrix.shape[1])
         self._matrix[: len(texts)] = matrix
         self._rows = {text: i for i, text in enumerate(texts)}
 
@@ -102,14 +103,18 @@ class TextEmbeddingTable:
             raise ValueError(f"embedder returned shape {vectors.shape} for {len(texts)} texts; expected [N, dim]")
         self.encoder_calls += 1
         start = len(self._rows)
-        if self._matrix is None:
-            self._matrix = np.zeros((max(self._capacity, len(texts)), vectors.shape[1]), np.float32)
-        if start + len(texts) > len(self._matrix):  # grow geometrically: amortized O(1) per text
-            grown = np.zeros((max(2 * len(self._matrix), start + len(texts)), self._matrix.shape[1]), np.float32)
-            grown[:start] = self._matrix[:start]
-            self._matrix = grown
+        self._reserve(start + len(texts), vectors.shape[1])
         self._matrix[start : start + len(texts)] = vectors
         self._rows.update({text: start + i for i, text in enumerate(texts)})
+
+    def _reserve(self, rows: int, dim: int) -> None:
+        """Room for `rows` rows of size `dim`, keeping the rows in use."""
+        if self._matrix is None:
+            self._matrix = np.zeros((max(self._capacity, rows), dim), np.float32)
+        elif rows > len(self._matrix):  # grow geometrically: amortized O(1) per text
+            grown = np.zeros((max(2 * len(self._matrix), rows), dim), np.float32)
+            grown[: len(self._rows)] = self._matrix[: len(self._rows)]
+            self._matrix = grown
 
 
 class NatureCNN(nn.Module):
