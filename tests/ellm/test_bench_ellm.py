@@ -20,9 +20,18 @@ def test_cold_and_warm_passes_with_llm_calls_counted(embedder):
     assert summary["llm_calls_per_1k_steps"] > 0 and warm["llm_calls_per_1k_steps"] == 0
 
 
+def test_train_every_sets_the_updates_timed(embedder):
+    suggester = ClosedFormSuggester(tiny_random_lm(), top_k=3)
+    rows, summary = bench_ellm(48, num_envs=2, length=50, train_every=8, embedder=embedder, suggester=suggester)
+    assert [r["dqn_updates"] for r in rows] == [6, 6]  # one per 8 env steps
+    assert summary["dqn"]["train_every"] == 8
+
+
 def test_bench_settings_are_the_cpu_presets_and_bad_input_is_rejected(tmp_path):
     cfg = bench_config("ellm", 4, 0, tmp_path / "goals.sqlite", "smollm2-135m")
     assert (cfg.suggester.top_k, cfg.suggester.dtype, cfg.dqn.precision) == (3, "bfloat16", "bf16")
     assert (cfg.dqn.batch_size, cfg.dqn.train_every) == (64, 4)
     with pytest.raises(ValueError, match="must be >= 1"):
         bench_ellm(0)
+    with pytest.raises(ValueError, match="train_every must be >= 1"):
+        bench_ellm(10, train_every=0)

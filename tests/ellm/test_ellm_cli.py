@@ -50,3 +50,8 @@ def test_cli_rejects_bad_settings(tmp_path):
     assert result.exit_code != 0 and "curiosity" in result.output
     result = runner.invoke(app, ["eval", "ellm", "--run", str(tmp_path / "nowhere")])
     assert result.exit_code != 0 and "run directory" in result.output
+    # Rejected before any model is loaded.
+    result = runner.invoke(app, ["bench", "ellm", "--train-every", "0"])
+    assert result.exit_code != 0 and "--train-every" in result.output
+    result = runner.invoke(app, ["bench", "ellm", "--intrinsic", "curiosity"])
+    assert result.exit_code != 0 and "curiosity" in result.output

@@ -46,11 +46,16 @@ def bench_config(
     precision: str = "bf16",
     top_k: int | None = 3,
     suggester_dtype: str | None = "bfloat16",
+    train_every: int = 4,
 ) -> EllmConfig:
-    """The training settings the bench times: the paper's DQN, updating from the 256th frame."""
+    """The training settings the bench times: the paper's DQN, updating from the 256th frame.
+
+    `train_every` (env steps per DQN update) is the paper's 4 unless asked otherwise: a larger
+    value shows what a run with fewer updates per step would gain.
+    """
     return EllmConfig(
         seed=seed, total_frames=10**9, intrinsic=intrinsic, env=CrafterEnvConfig(num_envs=num_envs, length=length),
-        dqn=DQNConfig(learning_starts=256, precision=precision),
+        dqn=DQNConfig(learning_starts=256, precision=precision, train_every=train_every),
         suggester=SuggesterConfig(model=model, cache_path=str(cache_path), top_k=top_k, dtype=suggester_dtype),
     )
 
@@ -88,6 +93,7 @@ def bench_ellm(
     length: int = 10_000,
     precision: str = "bf16",
     suggester_dtype: str | None = "bfloat16",
+    train_every: int = 4,
     embedder: Embedder | None = None,
     suggester: GoalSuggester | None = None,
     progress: Callable[[str], None] = lambda message: None,
@@ -97,14 +103,15 @@ def bench_ellm(
     Returns (rows, summary); summary keys: steps_per_s_warm, steps_per_s_cold,
     llm_calls_per_1k_steps (cold pass: batched LLM calls per 1000 env steps).
     """
-    if min(steps, num_envs, threads, length) < 1:
+    if min(steps, num_envs, threads, length, train_every) < 1:
         raise ValueError(
-            f"steps, num_envs, threads and length must be >= 1, got {steps}, {num_envs}, {threads}, {length}"
+            f"steps, num_envs, threads, length and train_every must be >= 1, "
+            f"got {steps}, {num_envs}, {threads}, {length}, {train_every}"
         )
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
         cfg = bench_config(intrinsic, num_envs, seed, Path(tmp) / "goals.sqlite", model, length=length,
-                           precision=precision, suggester_dtype=suggester_dtype)
+                           precision=precision, suggester_dtype=suggester_dtype, train_every=train_every)
         if embedder is None:
             from llmrl.lm.embeddings import load_embedder
 

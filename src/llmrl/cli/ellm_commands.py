@@ -82,6 +82,8 @@ def bench_ellm_command(
     precision: str = typer.Option("bf16", "--precision", help="DQN update matmuls: bf16 (autocast) or fp32."),
     suggester_dtype: str = typer.Option("bfloat16", "--suggester-dtype",
                                         help="Weights of the goal-suggesting LLM: bfloat16, float32 or float16."),
+    train_every: int = typer.Option(4, "--train-every", min=1,
+                                    help="Env steps per DQN update (4: the paper's; more: fewer updates)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Env steps/s of the full ELLM loop (env, captions, LLM goals, reward, DQN updates), cold and warm caches."""
@@ -94,7 +96,7 @@ def bench_ellm_command(
     try:
         rows, summary = bench_ellm(
             steps, intrinsic=intrinsic, model=model, num_envs=num_envs, threads=threads, length=length,
-            precision=precision, suggester_dtype=suggester_dtype, progress=console.log,
+            precision=precision, suggester_dtype=suggester_dtype, train_every=train_every, progress=console.log,
         )
     except ValueError as error:  # e.g. an unknown --precision or --suggester-dtype, rejected by the configs
         raise typer.BadParameter(str(error)) from error
