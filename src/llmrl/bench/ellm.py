@@ -103,10 +103,9 @@ def bench_ellm(
     Returns (rows, summary); summary keys: steps_per_s_warm, steps_per_s_cold,
     llm_calls_per_1k_steps (cold pass: batched LLM calls per 1000 env steps).
     """
-    if min(steps, num_envs, threads, length, train_every) < 1:
+    if min(steps, num_envs, threads, length) < 1:
         raise ValueError(
-            f"steps, num_envs, threads, length and train_every must be >= 1, "
-            f"got {steps}, {num_envs}, {threads}, {length}, {train_every}"
+            f"steps, num_envs, threads and length must be >= 1, got {steps}, {num_envs}, {threads}, {length}"
         )
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
