@@ -32,6 +32,12 @@ def test_goal_qnet_text_shapes_and_reference_sizes():
     obs = _obs(table, [f"state {i}" for i in range(5)], [goal_text(("chop tree",))] * 5)
     assert net.q_values(obs).shape == (5, 17)
     assert net.obs_spec() == {STATE_KEY: ((), np.int64), GOAL_KEY: ((), np.int64)}
+    # The reference's network ends at the fusion: V and A are linear on it unless asked otherwise.
+    assert net.head.advantage.in_features == 512 and net.head.advantage.out_features == 17
+    deep = GoalConditionedQNet(num_actions=17, table=table, dueling_hidden=512)
+    extra = sum(p.numel() for p in deep.parameters()) - sum(p.numel() for p in net.parameters())
+    assert extra == 2 * (512 * 512 + 512)  # one 512 -> 512 layer per stream
+    assert deep.q_values(obs).shape == (5, 17)
 
 
 def test_goal_qnet_is_dueling_and_goal_conditioned():
@@ -62,6 +68,8 @@ def test_goal_qnet_rejects_bad_sizes_and_inputs():
     table = TextEmbeddingTable(FixedEmbedder(8))
     with pytest.raises(ValueError, match="sizes must be >= 1"):
         GoalConditionedQNet(num_actions=0, table=table)
+    with pytest.raises(ValueError, match="dueling_hidden >= 0"):
+        GoalConditionedQNet(num_actions=3, table=table, dueling_hidden=-1)
     net = GoalConditionedQNet(num_actions=3, table=table, hidden=4)
     with pytest.raises(TypeError, match="row ids"):
         net.q_values({STATE_KEY: torch.randn(2, 8), GOAL_KEY: torch.randn(2, 8)})

@@ -70,6 +70,7 @@ def test_finetune_from_pretrained_rewards_only_the_task(tmp_path, embedder, tiny
         ("suggester.form=magic", "closed-form"),
         ("dqn.lr=-1", "must be > 0"),
         ("env.num_envz=3", "did you mean 'num_envs'"),
+        ("dueling_hidden=-2", "dueling_hidden must be >= 0"),
     ],
 )
 def test_config_errors_name_the_problem(override, message):

@@ -47,14 +47,25 @@ class ActionLogitsHead(nn.Module):
 
 
 class DuelingHead(nn.Module):
-    """Dueling Q-head: [..., in_features] -> [..., num_actions] with Q = V + A - mean(A)."""
+    """Dueling Q-head: [..., in_features] -> [..., num_actions] with Q = V + A - mean(A).
 
-    def __init__(self, in_features: int, num_actions: int, hidden: int = 512) -> None:
+    Each stream is linear on the features by default. ``hidden > 0`` puts one ReLU layer of that
+    width first in each stream: Wang et al.'s Atari streams, which follow a conv torso with no
+    dense layer of its own (a body that ends in a dense layer, like ELLM's fusion, needs none).
+    """
+
+    def __init__(self, in_features: int, num_actions: int, hidden: int = 0) -> None:
         super().__init__()
-        if min(in_features, num_actions, hidden) < 1:
-            raise ValueError(f"sizes must be >= 1, got in={in_features}, actions={num_actions}, hidden={hidden}")
-        self.value = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-        self.advantage = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, num_actions))
+        if min(in_features, num_actions) < 1 or hidden < 0:
+            raise ValueError(f"sizes must be >= 1 (hidden >= 0), got in={in_features}, actions={num_actions}, "
+                             f"hidden={hidden}")
+
+        def stream(out_features: int) -> nn.Module:
+            if hidden == 0:
+                return nn.Linear(in_features, out_features)
+            return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, out_features))
+
+        self.value, self.advantage = stream(1), stream(num_actions)
 
     def forward(self, features: Tensor) -> Tensor:
         advantage = self.advantage(features)

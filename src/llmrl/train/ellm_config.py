@@ -95,6 +95,9 @@ class EllmConfig:
     embedder: str = "minilm"
     image: bool = False  # also feed the 64x64 frame through a Nature CNN
     hidden: int = 512
+    # Width of a ReLU layer in each dueling stream; 0: V and A are linear on the fused features
+    # (the reference's network ends at its 1024 -> 512 fusion). The CPU experiment used 512.
+    dueling_hidden: int = 0
     env: CrafterEnvConfig = field(default_factory=CrafterEnvConfig)
     dqn: DQNConfig = field(default_factory=DQNConfig)
     suggester: SuggesterConfig = field(default_factory=SuggesterConfig)
@@ -112,8 +115,9 @@ class EllmConfig:
         bad = [f"{name}={getattr(self, name)}" for name in positives if not getattr(self, name) > 0]
         if bad:
             raise ValueError(f"must be > 0: {', '.join(bad)}")
-        if self.checkpoint_every < 0 or self.keep_checkpoints < 0 or self.seed < 0:
-            raise ValueError("seed, checkpoint_every and keep_checkpoints must be >= 0")
+        if min(self.checkpoint_every, self.keep_checkpoints, self.seed, self.dueling_hidden) < 0:
+            raise ValueError("seed, checkpoint_every, keep_checkpoints and dueling_hidden must be >= 0, got "
+                             f"{self.seed}, {self.checkpoint_every}, {self.keep_checkpoints}, {self.dueling_hidden}")
         if not -1.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold is a cosine similarity in [-1, 1], got {self.threshold}")
         if self.extrinsic_weight < 0:

@@ -75,12 +75,12 @@ class EllmLoop:
             for _ in range(n)
         ]
         num_actions = len(self.envs[0].action_names)
-        self.net = net or GoalConditionedQNet(num_actions, table, cfg.hidden, image=cfg.image)
+        self.net = net or GoalConditionedQNet(num_actions, table, cfg.hidden, cfg.image, cfg.dueling_hidden)
         self.net.to(self.device)
         # The target net only ever runs inside the update's autocast, so with precision=bf16 it is
         # kept in bf16 outright: no weight cast per update (copy_params casts on each copy).
         target_dtype = cfg.dqn.compute_dtype or torch.float32
-        self.target = GoalConditionedQNet(num_actions, table, cfg.hidden, image=cfg.image).to(
+        self.target = GoalConditionedQNet(num_actions, table, cfg.hidden, cfg.image, cfg.dueling_hidden).to(
             self.device, target_dtype
         )
         copy_params(self.target, self.net)
