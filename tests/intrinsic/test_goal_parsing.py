@@ -49,3 +49,10 @@ def test_dedupe_drops_achieved_goals_and_their_aliases():
     goals = ["Chop Tree", "make crafting table", "eat cow", "drink water", "chop tree"]
     # "place crafting table" achieved removes its alias "make crafting table"; "attack cow" removes "eat cow".
     assert dedupe_goals(goals, achieved={"place crafting table", "attack cow"}) == ["chop tree", "drink water"]
+
+
+def test_dedupe_limit_counts_kept_goals_not_inputs():
+    goals = ["chop tree", "Chop tree", "eat cow", "attack cow", "drink water", "sleep"]
+    assert dedupe_goals(goals, limit=2) == ["chop tree", "eat cow"]
+    assert dedupe_goals(goals, achieved={"chop tree"}, limit=2) == ["eat cow", "drink water"]
+    assert dedupe_goals(goals, limit=10) == dedupe_goals(goals)

@@ -119,8 +119,7 @@ class ClosedFormSuggester:
         goals = []
         for context, p in zip(contexts, probs, strict=True):
             ranked = [self.goals[j] for j in np.argsort(-p, kind="stable") if self.top_k or p[j] > self.threshold]
-            kept = dedupe_goals(ranked, context.achieved)
-            goals.append(kept[: self.top_k] if self.top_k else kept)
+            goals.append(dedupe_goals(ranked, context.achieved, limit=self.top_k))
         self.counters.record(contexts, goals)
         return goals
 

@@ -51,15 +51,17 @@ def parse_goal_list(answer: str) -> list[str] | None:
     return goals or None
 
 
-def dedupe_goals(goals: Iterable[str], achieved: Iterable[str] = ()) -> list[str]:
+def dedupe_goals(goals: Iterable[str], achieved: Iterable[str] = (), limit: int | None = None) -> list[str]:
     """`goals` lower-cased, without repeats or `achieved` goals; aliases count as one goal.
 
     The first spelling of a goal is kept ("make crafting table" stays as written even
-    though it is the same goal as "place crafting table").
+    though it is the same goal as "place crafting table"). With `limit`, stops at that many.
     """
     seen = {canonical_goal(a) for a in achieved}
-    out = []
+    out: list[str] = []
     for goal in goals:
+        if limit is not None and len(out) >= limit:
+            break
         key = canonical_goal(goal)
         if key and key not in seen:
             seen.add(key)
