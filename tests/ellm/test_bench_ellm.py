@@ -24,7 +24,12 @@ def test_train_every_sets_the_updates_timed(embedder):
     suggester = ClosedFormSuggester(tiny_random_lm(), top_k=3)
     rows, summary = bench_ellm(48, num_envs=2, length=50, train_every=8, embedder=embedder, suggester=suggester)
     assert [r["dqn_updates"] for r in rows] == [6, 6]  # one per 8 env steps
-    assert summary["dqn"]["train_every"] == 8
+    assert summary["dqn"]["train_every"] == 8 and summary["dueling_hidden"] == 0
+
+
+def test_dueling_hidden_times_the_experiment_network(tmp_path):
+    assert bench_config("ellm", 4, 0, tmp_path / "goals.sqlite", "m").dueling_hidden == 0
+    assert bench_config("ellm", 4, 0, tmp_path / "goals.sqlite", "m", dueling_hidden=512).dueling_hidden == 512
 
 
 def test_bench_settings_are_the_cpu_presets_and_bad_input_is_rejected(tmp_path):

@@ -84,6 +84,8 @@ def bench_ellm_command(
                                         help="Weights of the goal-suggesting LLM: bfloat16, float32 or float16."),
     train_every: int = typer.Option(4, "--train-every", min=1,
                                     help="Env steps per DQN update (4: the paper's; more: fewer updates)."),
+    dueling_hidden: int = typer.Option(0, "--dueling-hidden", min=0,
+                                       help="ReLU layer in each dueling stream (0: none; 512: the experiment's)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Env steps/s of the full ELLM loop (env, captions, LLM goals, reward, DQN updates), cold and warm caches."""
@@ -96,7 +98,8 @@ def bench_ellm_command(
     try:
         rows, summary = bench_ellm(
             steps, intrinsic=intrinsic, model=model, num_envs=num_envs, threads=threads, length=length,
-            precision=precision, suggester_dtype=suggester_dtype, train_every=train_every, progress=console.log,
+            precision=precision, suggester_dtype=suggester_dtype, train_every=train_every,
+            dueling_hidden=dueling_hidden, progress=console.log,
         )
     except ValueError as error:  # e.g. an unknown --precision or --suggester-dtype, rejected by the configs
         raise typer.BadParameter(str(error)) from error
