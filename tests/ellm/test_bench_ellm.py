@@ -1,6 +1,7 @@
 """`llmrl bench ellm`: both passes time the same number of steps, with DQN updates, and report the JSON keys."""
 
 import pytest
+import torch
 
 from llmrl.bench.ellm import bench_config, bench_ellm
 from llmrl.intrinsic.closed_form import ClosedFormSuggester
@@ -9,7 +10,10 @@ from llmrl.lm import tiny_random_lm
 
 def test_cold_and_warm_passes_with_llm_calls_counted(embedder):
     suggester = ClosedFormSuggester(tiny_random_lm(), top_k=3)
+    threads_before = torch.get_num_threads()
     rows, summary = bench_ellm(48, num_envs=2, length=50, embedder=embedder, suggester=suggester)
+    # Timed on the issue's 2 cores, then the caller's thread count is back.
+    assert summary["threads"] == 2 and torch.get_num_threads() == threads_before
     cold, warm = rows
     assert [r["cache"] for r in rows] == ["cold", "warm"]
     assert cold["steps"] == warm["steps"] == 48

@@ -6,11 +6,14 @@ update (batch 64) every 4 steps. The same seeded steps are played twice: first w
 LLM and embedding caches (cold), then again with the caches the first pass filled (warm),
 as a long run is after its first few thousand steps.
 
-Settings timed, and why (measured on the 2-core AMD EPYC with other jobs running):
-- the paper's network (384 -> 512 projections, 1024 -> 512 fusion, dueling streams of 512)
-  and DQN (batch 64, an update every 4 env steps);
+Settings timed, and why (measured on the project's 2-core AMD EPYC):
+- the paper's network (384 -> 512 projections, 1024 -> 512 fusion, linear dueling streams;
+  `dueling_hidden=512` times the CPU experiment's deeper streams) and DQN (batch 64, an update
+  every 4 env steps);
 - `precision="bf16"`: the update's matmuls in bf16 autocast, 1.3-1.4x faster than fp32 here
-  (AVX512-BF16); `threads=1`: with 2 torch threads on 2 busy cores one update took 5-10x longer;
+  (AVX512-BF16); `threads=2`, the machine's two cores: the cold pass (LLM scoring) ran 1.4-1.7x
+  faster than with one thread, the warm pass within the run-to-run noise of one thread's
+  (a quiet machine; on cores busy with other jobs, two threads made one update 5-10x slower);
 - stock Crafter episodes (`length=10000`): a Crafter reset generates the world in Python
   (0.2-0.5 s), so the paper's 400-step episodes would add up to 1 ms per step; a random agent
   still dies every ~150-300 steps, so resets are timed, as in training;
@@ -92,7 +95,7 @@ def bench_ellm(
     model: str = "smollm2-135m",
     num_envs: int = 4,
     seed: int = 0,
-    threads: int = 1,
+    threads: int = 2,
     length: int = 10_000,
     precision: str = "bf16",
     suggester_dtype: str | None = "bfloat16",
@@ -111,23 +114,27 @@ def bench_ellm(
         raise ValueError(
             f"steps, num_envs, threads and length must be >= 1, got {steps}, {num_envs}, {threads}, {length}"
         )
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
-    with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
-        cfg = bench_config(intrinsic, num_envs, seed, Path(tmp) / "goals.sqlite", model, length=length,
-                           precision=precision, suggester_dtype=suggester_dtype, train_every=train_every,
-                           dueling_hidden=dueling_hidden)
-        if embedder is None:
-            from llmrl.lm.embeddings import load_embedder
+    try:
+        with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
+            cfg = bench_config(intrinsic, num_envs, seed, Path(tmp) / "goals.sqlite", model, length=length,
+                               precision=precision, suggester_dtype=suggester_dtype, train_every=train_every,
+                               dueling_hidden=dueling_hidden)
+            if embedder is None:
+                from llmrl.lm.embeddings import load_embedder
 
-            progress("loading the sentence embedder")
-            embedder = load_embedder(cfg.embedder)  # no persistent cache: the cold pass starts empty
-        if suggester is None and intrinsic in ("ellm", "ellm-nofilter"):
-            progress(f"loading the goal suggester ({cfg.suggester.form}, {model})")
-            suggester = build_suggester(cfg.suggester, cfg.device)
-        rows = []
-        for label in ("cold", "warm"):
-            progress(f"{label} pass: {steps} steps")
-            rows.append({"cache": label, **_timed_pass(cfg, steps, embedder, suggester)})
+                progress("loading the sentence embedder")
+                embedder = load_embedder(cfg.embedder)  # no persistent cache: the cold pass starts empty
+            if suggester is None and intrinsic in ("ellm", "ellm-nofilter"):
+                progress(f"loading the goal suggester ({cfg.suggester.form}, {model})")
+                suggester = build_suggester(cfg.suggester, cfg.device)
+            rows = []
+            for label in ("cold", "warm"):
+                progress(f"{label} pass: {steps} steps")
+                rows.append({"cache": label, **_timed_pass(cfg, steps, embedder, suggester)})
+    finally:
+        torch.set_num_threads(previous_threads)  # leave the caller's process as it was
     cold, warm = rows
     summary = {
         "steps_per_s_warm": warm["steps_per_s"], "steps_per_s_cold": cold["steps_per_s"],

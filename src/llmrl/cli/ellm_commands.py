@@ -77,7 +77,7 @@ def bench_ellm_command(
     intrinsic: str = typer.Option("ellm", "--intrinsic", help=f"Intrinsic reward: {'|'.join(INTRINSIC_NAMES)}."),
     model: str = typer.Option("smollm2-135m", "--model", help="Goal-suggesting LLM (closed form)."),
     num_envs: int = typer.Option(4, "--num-envs", min=1),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1: fastest on 2 shared cores)."),
+    threads: int = typer.Option(2, "--threads", min=1, help="torch threads (1 where other jobs share the cores)."),
     length: int = typer.Option(10_000, "--length", min=1, help="Episode length (10000: stock Crafter; 400: paper)."),
     precision: str = typer.Option("bf16", "--precision", help="DQN update matmuls: bf16 (autocast) or fp32."),
     suggester_dtype: str = typer.Option("bfloat16", "--suggester-dtype",
