@@ -14,19 +14,23 @@ def test_cold_and_warm_passes_with_llm_calls_counted(embedder):
     rows, summary = bench_ellm(48, num_envs=2, length=50, embedder=embedder, suggester=suggester)
     # Timed on the 2 cores, then the caller's thread count is back.
     assert summary["threads"] == 2 and torch.get_num_threads() == threads_before
-    cold, warm = rows
-    assert [r["cache"] for r in rows] == ["cold", "warm"]
-    assert cold["steps"] == warm["steps"] == 48
-    assert cold["dqn_updates"] == warm["dqn_updates"] == 12  # one per 4 env steps
-    assert summary["steps_per_s_warm"] == warm["steps_per_s"] > 0
+    cold, *warm_runs = rows
+    assert [(r["cache"], r["run"]) for r in rows] == [("cold", 1), ("warm", 1), ("warm", 2), ("warm", 3)]
+    assert {r["steps"] for r in rows} == {48}
+    assert {r["dqn_updates"] for r in rows} == {12}  # one per 4 env steps
+    speeds = sorted(r["steps_per_s"] for r in warm_runs)
+    assert summary["steps_per_s_warm"] == speeds[1] > 0  # the median of the 3 warm passes
+    assert sorted(summary["steps_per_s_warm_runs"]) == speeds
     assert summary["steps_per_s_cold"] == cold["steps_per_s"] > 0
+    warm = warm_runs[0]
     # The cold pass asked the LLM; the warm pass replays the same seeded states from the caches.
     assert summary["llm_calls_per_1k_steps"] > 0 and warm["llm_calls_per_1k_steps"] == 0
 
 
 def test_train_every_sets_the_updates_timed(embedder):
     suggester = ClosedFormSuggester(tiny_random_lm(), top_k=3)
-    rows, summary = bench_ellm(48, num_envs=2, length=50, train_every=8, embedder=embedder, suggester=suggester)
+    rows, summary = bench_ellm(48, num_envs=2, length=50, train_every=8, warm_repeats=1, embedder=embedder,
+                               suggester=suggester)
     assert [r["dqn_updates"] for r in rows] == [6, 6]  # one per 8 env steps
     assert summary["dqn"]["train_every"] == 8 and summary["dueling_hidden"] == 0
 
@@ -42,5 +46,7 @@ def test_bench_settings_are_the_cpu_presets_and_bad_input_is_rejected(tmp_path):
     assert (cfg.dqn.batch_size, cfg.dqn.train_every) == (64, 4)
     with pytest.raises(ValueError, match="must be >= 1"):
         bench_ellm(0)
+    with pytest.raises(ValueError, match="warm_repeats must be >= 1"):
+        bench_ellm(10, warm_repeats=0)
     with pytest.raises(ValueError, match="must be > 0: train_every=0"):  # DQNConfig's check, before any model loads
         bench_ellm(10, train_every=0)

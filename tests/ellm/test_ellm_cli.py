@@ -53,5 +53,9 @@ def test_cli_rejects_bad_settings(tmp_path):
     # Rejected before any model is loaded.
     result = runner.invoke(app, ["bench", "ellm", "--train-every", "0"])
     assert result.exit_code != 0 and "--train-every" in result.output
+    result = runner.invoke(app, ["bench", "ellm", "--warm-repeats", "0"])
+    assert result.exit_code != 0 and "--warm-repeats" in result.output
+    result = runner.invoke(app, ["bench", "ellm", "--dueling-hidden", "-1"])
+    assert result.exit_code != 0 and "--dueling-hidden" in result.output
     result = runner.invoke(app, ["bench", "ellm", "--intrinsic", "curiosity"])
     assert result.exit_code != 0 and "curiosity" in result.output

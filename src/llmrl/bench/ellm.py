@@ -2,9 +2,10 @@
 
 One step of the loop is everything training does per env step: Crafter, the captions, the
 goal suggestions (LLM), the similarity reward (sentence embeddings), the replay and a DQN
-update (batch 64) every 4 steps. The same seeded steps are played twice: first with empty
-LLM and embedding caches (cold), then again with the caches the first pass filled (warm),
-as a long run is after its first few thousand steps.
+update (batch 64) every 4 steps. The same seeded steps are played first with empty LLM and
+embedding caches (cold), then again with the caches the first pass filled (warm), as a long
+run is after its first few thousand steps. A warm pass lasts seconds, and on a shared machine
+one varies by up to 45%, so `warm_repeats` of them are played and their median is reported.
 
 Settings timed, and why (measured on the project's 2-core AMD EPYC):
 - the paper's network (384 -> 512 projections, 1024 -> 512 fusion, linear dueling streams;
@@ -23,6 +24,7 @@ Settings timed, and why (measured on the project's 2-core AMD EPYC):
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -101,18 +103,21 @@ def bench_ellm(
     suggester_dtype: str | None = "bfloat16",
     train_every: int = 4,
     dueling_hidden: int = 0,
+    warm_repeats: int = 3,
     embedder: Embedder | None = None,
     suggester: GoalSuggester | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Time `steps` env steps of the ELLM loop with cold caches, then the same steps warm.
+    """Time `steps` env steps of the ELLM loop with cold caches, then the same steps warm, `warm_repeats` times.
 
-    Returns (rows, summary); summary keys: steps_per_s_warm, steps_per_s_cold,
-    llm_calls_per_1k_steps (cold pass: batched LLM calls per 1000 env steps).
+    Returns (rows, summary); summary keys: steps_per_s_warm (median of the warm passes),
+    steps_per_s_warm_runs, steps_per_s_cold, llm_calls_per_1k_steps (cold pass: batched LLM
+    calls per 1000 env steps).
     """
-    if min(steps, num_envs, threads, length) < 1:
+    if min(steps, num_envs, threads, length, warm_repeats) < 1:
         raise ValueError(
-            f"steps, num_envs, threads and length must be >= 1, got {steps}, {num_envs}, {threads}, {length}"
+            f"steps, num_envs, threads, length and warm_repeats must be >= 1, got {steps}, {num_envs}, {threads}, "
+            f"{length}, {warm_repeats}"
         )
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -129,15 +134,17 @@ def bench_ellm(
             if suggester is None and intrinsic in ("ellm", "ellm-nofilter"):
                 progress(f"loading the goal suggester ({cfg.suggester.form}, {model})")
                 suggester = build_suggester(cfg.suggester, cfg.device)
-            rows = []
-            for label in ("cold", "warm"):
-                progress(f"{label} pass: {steps} steps")
-                rows.append({"cache": label, **_timed_pass(cfg, steps, embedder, suggester)})
+            progress(f"cold pass: {steps} steps")
+            rows = [{"cache": "cold", "run": 1, **_timed_pass(cfg, steps, embedder, suggester)}]
+            for run in range(1, warm_repeats + 1):
+                progress(f"warm pass {run}/{warm_repeats}: {steps} steps")
+                rows.append({"cache": "warm", "run": run, **_timed_pass(cfg, steps, embedder, suggester)})
     finally:
         torch.set_num_threads(previous_threads)  # leave the caller's process as it was
-    cold, warm = rows
+    cold, warm = rows[0], [row["steps_per_s"] for row in rows[1:]]
     summary = {
-        "steps_per_s_warm": warm["steps_per_s"], "steps_per_s_cold": cold["steps_per_s"],
+        "steps_per_s_warm": statistics.median(warm), "steps_per_s_warm_runs": warm,
+        "steps_per_s_cold": cold["steps_per_s"],
         "llm_calls_per_1k_steps": cold["llm_calls_per_1k_steps"],
         "llm_prompts_per_1k_steps": cold["llm_prompts_per_1k_steps"],
         "intrinsic": intrinsic, "num_envs": num_envs, "threads": threads, "episode_length": length,
