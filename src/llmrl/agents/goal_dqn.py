@@ -13,7 +13,7 @@ head train:
 
 V and A are linear on h: the reference's network ends at the 1024 -> 512 fusion.
 ``dueling_hidden > 0`` adds a ReLU layer of that width to each stream (our CPU experiment's
-network used 512: 36% more multiply-adds per sample and a 1.5x slower update).
+network used 512: 56% more multiply-adds per sample and a 1.5x slower update).
 With ``image=True`` the 64x64 RGB frame also goes through a small Nature CNN.
 """
 
