@@ -29,12 +29,12 @@ def clip_and_step(
     logs and the guard: a NaN guard is ``lambda norm: math.isfinite(norm)``, which keeps a
     single bad batch from writing NaN into the weights.
     """
-    grads = [p.grad for p in params if p.grad is not None]
-    grad_norm = float(torch.nn.utils.get_total_norm(grads))
+    total_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+    grad_norm = float(total_norm)
     # clip_grad_norm_ would scale by min(1, max / (norm + 1e-6)) every time; skipping the
     # no-op scale by 1 saves a pass over every gradient in most steps.
     if max_grad_norm is not None and grad_norm + 1e-6 > max_grad_norm:
-        torch.nn.utils.clip_grads_with_norm_(params, max_grad_norm, torch.tensor(grad_norm))
+        torch.nn.utils.clip_grads_with_norm_(params, max_grad_norm, total_norm)
     if before_step is not None and before_step(grad_norm) is False:
         return grad_norm, False
     optimizer.step()
