@@ -36,7 +36,7 @@ import torch
 from llmrl.algos.dqn import DQNConfig
 from llmrl.intrinsic.base import Embedder, GoalSuggester
 from llmrl.train.ellm import make_loop
-from llmrl.train.ellm_components import build_suggester
+from llmrl.train.ellm_components import NEEDS_SUGGESTER, build_suggester
 from llmrl.train.ellm_config import CrafterEnvConfig, EllmConfig, SuggesterConfig
 
 
@@ -131,7 +131,7 @@ def bench_ellm(
 
                 progress("loading the sentence embedder")
                 embedder = load_embedder(cfg.embedder)  # no persistent cache: the cold pass starts empty
-            if suggester is None and intrinsic in ("ellm", "ellm-nofilter"):
+            if suggester is None and intrinsic in NEEDS_SUGGESTER:
                 progress(f"loading the goal suggester ({cfg.suggester.form}, {model})")
                 suggester = build_suggester(cfg.suggester, cfg.device)
             progress(f"cold pass: {steps} steps")
