@@ -22,6 +22,12 @@ def test_cold_and_warm_passes_with_llm_calls_counted(embedder):
     assert summary["steps_per_s_warm"] == speeds[1] > 0  # the median of the 3 warm passes
     assert sorted(summary["steps_per_s_warm_runs"]) == speeds
     assert summary["steps_per_s_cold"] == cold["steps_per_s"] > 0
+    # A step's time splits into its share of an update and everything else.
+    for row in rows:
+        assert row["update_ms"] > 0 and row["other_ms_per_step"] > 0
+        split = row["other_ms_per_step"] + row["update_ms"] * row["dqn_updates"] / row["steps"]
+        assert split == pytest.approx(1000 / row["steps_per_s"])
+    assert summary["update_ms_warm"] == sorted(r["update_ms"] for r in warm_runs)[1]
     warm = warm_runs[0]
     # The cold pass asked the LLM; the warm pass replays the same seeded states from the caches.
     assert summary["llm_calls_per_1k_steps"] > 0 and warm["llm_calls_per_1k_steps"] == 0

@@ -73,19 +73,22 @@ def _timed_pass(cfg: EllmConfig, steps: int, embedder: Embedder, suggester: Goal
     # Fill the replay up to learning_starts before timing, so every timed pass includes updates.
     while loop.frames < cfg.dqn.learning_starts:
         loop.step()
-    start_frames, start_updates = loop.frames, loop.updates
+    start_frames, start_updates, start_update_seconds = loop.frames, loop.updates, loop.update_seconds
     before = loop.intrinsic.stats()
     start = time.perf_counter()
     while loop.frames - start_frames < steps:
         loop.step()
     elapsed = time.perf_counter() - start
     after = loop.intrinsic.stats()
-    frames = loop.frames - start_frames
+    frames, updates = loop.frames - start_frames, loop.updates - start_updates
+    update_seconds = loop.update_seconds - start_update_seconds
     calls = after.get("suggester/llm_calls", 0.0) - before.get("suggester/llm_calls", 0.0)
     prompts = after.get("suggester/llm_prompts", 0.0) - before.get("suggester/llm_prompts", 0.0)
     return {
         "steps": frames, "seconds": elapsed, "steps_per_s": frames / elapsed,
-        "dqn_updates": loop.updates - start_updates,
+        "dqn_updates": updates, "update_ms": 1000 * update_seconds / max(updates, 1),
+        # Everything but the updates: Crafter, captions, goals, rewards, acting, the replay.
+        "other_ms_per_step": 1000 * (elapsed - update_seconds) / frames,
         "llm_calls_per_1k_steps": 1000 * calls / frames, "llm_prompts_per_1k_steps": 1000 * prompts / frames,
     }
 
@@ -112,7 +115,8 @@ def bench_ellm(
 
     Returns (rows, summary); summary keys: steps_per_s_warm (median of the warm passes),
     steps_per_s_warm_runs, steps_per_s_cold, llm_calls_per_1k_steps (cold pass: batched LLM
-    calls per 1000 env steps).
+    calls per 1000 env steps), update_ms_warm and other_ms_per_step_warm (medians of the warm
+    passes' mean DQN update time and of the rest of a step's time).
     """
     if min(steps, num_envs, threads, length, warm_repeats) < 1:
         raise ValueError(
@@ -144,6 +148,9 @@ def bench_ellm(
     cold, warm = rows[0], [row["steps_per_s"] for row in rows[1:]]
     summary = {
         "steps_per_s_warm": statistics.median(warm), "steps_per_s_warm_runs": warm,
+        # Where a warm step's time goes: steps/s = 1000 / (other_ms_per_step + update_ms / train_every).
+        "update_ms_warm": statistics.median([row["update_ms"] for row in rows[1:]]),
+        "other_ms_per_step_warm": statistics.median([row["other_ms_per_step"] for row in rows[1:]]),
         "steps_per_s_cold": cold["steps_per_s"],
         "llm_calls_per_1k_steps": cold["llm_calls_per_1k_steps"],
         "llm_prompts_per_1k_steps": cold["llm_prompts_per_1k_steps"],

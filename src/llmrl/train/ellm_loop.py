@@ -92,6 +92,7 @@ class EllmLoop:
         self.rng = np.random.default_rng(cfg.seed)
         # Counters (all saved in `state()`).
         self.frames = self.updates = self.update_slots = self.target_copies = self.episodes = 0
+        self.update_seconds = 0.0  # wall time inside DQN updates (for benchmarks; not saved)
         self.episode_index = [0] * n  # how many episodes each env has started
         self.episode_actions: list[list[int]] = [[] for _ in range(n)]
         self.episode_returns = np.zeros((n, 2))  # (extrinsic, intrinsic) so far in each env's episode
@@ -223,11 +224,13 @@ class EllmLoop:
             self.update_slots = slots  # no backlog of updates accumulates while seeding the buffer
         while self.update_slots < slots:
             self.update_slots += 1
+            start = time.perf_counter()
             stats = dqn_update(
                 self.net, self.target, self.replay, self.optimizer, self.rng,
                 batch_size=d.batch_size, max_grad_norm=d.max_grad_norm, huber_delta=d.huber_delta,
                 device=self.device, before_step=self._guard, compute_dtype=d.compute_dtype,
             )
+            self.update_seconds += time.perf_counter() - start
             stats.update(self.intrinsic.update())
             self.interval.updates.append(stats)
             self.updates += 1
