@@ -56,3 +56,13 @@ def test_bench_settings_are_the_cpu_presets_and_bad_input_is_rejected(tmp_path):
         bench_ellm(10, warm_repeats=0)
     with pytest.raises(ValueError, match="must be > 0: train_every=0"):  # DQNConfig's check, before any model loads
         bench_ellm(10, train_every=0)
+
+
+@pytest.mark.parametrize("device", ["nonsense", "cuda:7"] if not torch.cuda.is_available() else ["nonsense"])
+def test_unusable_device_is_rejected_before_anything_loads(device):
+    with pytest.raises(ValueError, match=f"device '{device}' is not usable here.*accepted: cpu"):
+        bench_ellm(8, device=device)  # no embedder or suggester given: the check comes before loading them
+
+
+def test_device_reaches_the_timed_config(tmp_path):
+    assert bench_config("ellm", 4, 0, tmp_path / "goals.sqlite", "m", device="cuda").device == "cuda"

@@ -53,6 +53,7 @@ def bench_config(
     suggester_dtype: str | None = "bfloat16",
     train_every: int = 4,
     dueling_hidden: int = 0,
+    device: str = "cpu",
 ) -> EllmConfig:
     """The training settings the bench times: the paper's DQN, updating from the 256th frame.
 
@@ -62,10 +63,21 @@ def bench_config(
     """
     return EllmConfig(
         seed=seed, total_frames=10**9, intrinsic=intrinsic, env=CrafterEnvConfig(num_envs=num_envs, length=length),
-        dueling_hidden=dueling_hidden,
+        dueling_hidden=dueling_hidden, device=device,
         dqn=DQNConfig(learning_starts=256, precision=precision, train_every=train_every),
         suggester=SuggesterConfig(model=model, cache_path=str(cache_path), top_k=top_k, dtype=suggester_dtype),
     )
+
+
+def check_device(device: str) -> None:
+    """Reject a torch device this machine cannot use, before any model is loaded."""
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:  # a malformed name, or no such accelerator here
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
+        raise ValueError(f"device {device!r} is not usable here ({reason}); accepted: cpu, or cuda / cuda:N "
+                         "where torch sees a GPU") from None
 
 
 def _timed_pass(cfg: EllmConfig, steps: int, embedder: Embedder, suggester: GoalSuggester | None) -> dict[str, Any]:
@@ -106,6 +118,7 @@ def bench_ellm(
     suggester_dtype: str | None = "bfloat16",
     train_every: int = 4,
     dueling_hidden: int = 0,
+    device: str = "cpu",
     warm_repeats: int = 3,
     embedder: Embedder | None = None,
     suggester: GoalSuggester | None = None,
@@ -123,18 +136,19 @@ def bench_ellm(
             f"steps, num_envs, threads, length and warm_repeats must be >= 1, got {steps}, {num_envs}, {threads}, "
             f"{length}, {warm_repeats}"
         )
+    check_device(device)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         with tempfile.TemporaryDirectory(prefix="llmrl-bench-ellm-") as tmp:
             cfg = bench_config(intrinsic, num_envs, seed, Path(tmp) / "goals.sqlite", model, length=length,
                                precision=precision, suggester_dtype=suggester_dtype, train_every=train_every,
-                               dueling_hidden=dueling_hidden)
+                               dueling_hidden=dueling_hidden, device=device)
             if embedder is None:
                 from llmrl.lm.embeddings import load_embedder
 
                 progress("loading the sentence embedder")
-                embedder = load_embedder(cfg.embedder)  # no persistent cache: the cold pass starts empty
+                embedder = load_embedder(cfg.embedder, device=device)  # no persistent cache: the cold pass starts empty
             if suggester is None and intrinsic in NEEDS_SUGGESTER:
                 progress(f"loading the goal suggester ({cfg.suggester.form}, {model})")
                 suggester = build_suggester(cfg.suggester, cfg.device)
@@ -156,6 +170,7 @@ def bench_ellm(
         "llm_prompts_per_1k_steps": cold["llm_prompts_per_1k_steps"],
         "intrinsic": intrinsic, "num_envs": num_envs, "threads": threads, "episode_length": length,
         "suggester_dtype": suggester_dtype, "dueling_hidden": dueling_hidden,
+        "device": device,
         "dqn": {k: getattr(cfg.dqn, k) for k in ("batch_size", "train_every", "precision")},
     }
     return rows, summary

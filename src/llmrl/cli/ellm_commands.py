@@ -87,6 +87,7 @@ def bench_ellm_command(
     dueling_hidden: int = typer.Option(0, "--dueling-hidden", min=0,
                                        help="ReLU layer in each dueling stream (0: none; 512: the experiment's)."),
     warm_repeats: int = typer.Option(3, "--warm-repeats", min=1, help="Warm passes; their median is reported."),
+    device: str = typer.Option("cpu", "--device", help="Torch device of the DQN, the LLM and the embedder."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Env steps/s of the full ELLM loop (env, captions, LLM goals, reward, DQN updates), cold and warm caches."""
@@ -100,7 +101,7 @@ def bench_ellm_command(
         rows, summary = bench_ellm(
             steps, intrinsic=intrinsic, model=model, num_envs=num_envs, threads=threads, length=length,
             precision=precision, suggester_dtype=suggester_dtype, train_every=train_every,
-            dueling_hidden=dueling_hidden, warm_repeats=warm_repeats, progress=console.log,
+            dueling_hidden=dueling_hidden, device=device, warm_repeats=warm_repeats, progress=console.log,
         )
     except ValueError as error:  # e.g. an unknown --precision or --suggester-dtype, rejected by the configs
         raise typer.BadParameter(str(error)) from error
