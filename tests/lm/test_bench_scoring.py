@@ -13,3 +13,13 @@ def test_bench_scoring_summary(monkeypatch):
         ("forward", "shared"), ("forward", "naive"), ("train", "shared"), ("train", "naive")
     ]
     assert all(r["seconds"] > 0 and r["gflop_per_s"] > 0 for r in rows)
+
+
+def test_report_into_a_pipe_keeps_every_header_whole(capsys):
+    from llmrl.bench.report import report
+
+    columns = [f"a_rather_long_column_name_{i}" for i in range(6)]
+    report("speeds", [dict.fromkeys(columns, 0.123456)], {"steps_per_s_warm": 412.3456}, as_json=False)
+    out = capsys.readouterr().out
+    assert all(column in out for column in columns)  # 6 x 27 characters: beyond rich's default 80
+    assert "steps_per_s_warm: 412.3" in out

@@ -27,6 +27,9 @@ def report(title: str, rows: list[dict[str, Any]], summary: dict[str, Any], as_j
     The JSON object holds the summary keys at top level plus `rows` and `machine`.
     """
     console = Console()
+    if not console.is_terminal:
+        # Piped into a file or a CI log: rich would assume 80 columns and cut the headers short.
+        console = Console(width=max(console.width, 240))
     if as_json:
         print(json.dumps({**summary, "rows": rows, "machine": machine_info()}))
         return
