@@ -148,7 +148,8 @@ def bench_ellm(
                 from llmrl.lm.embeddings import load_embedder
 
                 progress("loading the sentence embedder")
-                embedder = load_embedder(cfg.embedder, device=device)  # no persistent cache: the cold pass starts empty
+                # No persistent cache: the cold pass starts empty.
+                embedder = load_embedder(cfg.embedder, device=cfg.device)
             if suggester is None and intrinsic in NEEDS_SUGGESTER:
                 progress(f"loading the goal suggester ({cfg.suggester.form}, {model})")
                 suggester = build_suggester(cfg.suggester, cfg.device)
