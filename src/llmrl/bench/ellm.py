@@ -160,12 +160,13 @@ def bench_ellm(
                 rows.append({"cache": "warm", "run": run, **_timed_pass(cfg, steps, embedder, suggester)})
     finally:
         torch.set_num_threads(previous_threads)  # leave the caller's process as it was
-    cold, warm = rows[0], [row["steps_per_s"] for row in rows[1:]]
+    cold, warm_rows = rows[0], rows[1:]
+    warm = [row["steps_per_s"] for row in warm_rows]
     summary = {
         "steps_per_s_warm": statistics.median(warm), "steps_per_s_warm_runs": warm,
         # Where a warm step's time goes: steps/s = 1000 / (other_ms_per_step + update_ms / train_every).
-        "update_ms_warm": statistics.median([row["update_ms"] for row in rows[1:]]),
-        "other_ms_per_step_warm": statistics.median([row["other_ms_per_step"] for row in rows[1:]]),
+        "update_ms_warm": statistics.median([row["update_ms"] for row in warm_rows]),
+        "other_ms_per_step_warm": statistics.median([row["other_ms_per_step"] for row in warm_rows]),
         "steps_per_s_cold": cold["steps_per_s"],
         "llm_calls_per_1k_steps": cold["llm_calls_per_1k_steps"],
         "llm_prompts_per_1k_steps": cold["llm_prompts_per_1k_steps"],
