@@ -26,14 +26,14 @@ train() {  # train ALGO PRESET NAME FRAMES_KEY=VALUE... (FRAMES_KEY: the config 
   done
 }
 
-train symbolic-ppo configs/symbolic-ppo/cpu-tiny.yaml symbolic-ppo "total_frames=$FRAMES"
-train drrn configs/drrn/cpu-tiny.yaml drrn "total_frames=$FRAMES"
-train npae configs/npae/cpu-tiny.yaml npae-tiny "total_frames=$FRAMES"
-train glam configs/glam/cpu-tiny.yaml glam-tiny "total_frames=$FRAMES"
-train glam configs/glam/cpu-tiny.yaml glam-smollm2 "total_frames=$GLAM_SMOL_FRAMES" model=smollm2-135m \
+train symbolic-ppo symbolic-ppo/cpu-tiny symbolic-ppo "total_frames=$FRAMES"
+train drrn drrn/cpu-tiny drrn "total_frames=$FRAMES"
+train npae npae/cpu-tiny npae-tiny "total_frames=$FRAMES"
+train glam glam/cpu-tiny glam-tiny "total_frames=$FRAMES"
+train glam glam/cpu-tiny glam-smollm2 "total_frames=$GLAM_SMOL_FRAMES" model=smollm2-135m \
   num_envs=4 num_steps=16 epochs=1 minibatch_size=16 lr=1e-5 normalize=sum
 # BC is offline: its frames are demonstration steps processed; 200 bot episodes x epochs.
-train bc configs/bc/cpu-tiny.yaml bc-tiny
+train bc bc/cpu-tiny bc-tiny
 
 runs=$(find "$OUT" -mindepth 2 -maxdepth 2 -type d | sort)
 # shellcheck disable=SC2086

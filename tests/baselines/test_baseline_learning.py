@@ -10,15 +10,13 @@ seeds 1e9 * seed + i.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from llmrl.eval.compare import evaluate_run
 from llmrl.eval.glam_eval import evaluate_policy
+from llmrl.presets import resolve_config
 from llmrl.train import load_config
 
-PRESETS = Path(__file__).resolve().parents[2] / "configs"
 EPISODES = 200
 GAIN = 0.3
 
@@ -46,7 +44,7 @@ def test_baseline_learns_on_a_small_babyai_text_task(algo, tmp_path):
     from llmrl.cli.baseline_commands import _trainer
 
     config_cls, train = _trainer(algo)
-    cfg = load_config(config_cls, PRESETS / algo / "cpu-tiny.yaml", [f"out_dir={tmp_path}", "tensorboard=false"])
+    cfg = load_config(config_cls, resolve_config(f"{algo}/cpu-tiny"), [f"out_dir={tmp_path}", "tensorboard=false"])
     before = _untrained_success(algo, cfg)
     run = train(cfg)
     after = evaluate_run(run.path, episodes=EPISODES).success_rate

@@ -19,6 +19,7 @@ from llmrl.envs.babyai_text import ACTIONS, ExpertStep
 from llmrl.eval.compare import compare_runs, frames_to_threshold, success_at_budget, write_comparison
 from llmrl.eval.plots import read_run
 from llmrl.lm import tiny_random_lm
+from llmrl.presets import preset_names, resolve_config
 from llmrl.train import ConfigError, RunDir, latest_checkpoint, load_config
 from llmrl.train.bc import BCConfig, demonstrations, read_trajectories, write_trajectories
 from llmrl.train.drrn import DRRNConfig, train_drrn
@@ -106,13 +107,12 @@ def test_baseline_configs_reject_bad_values(cls, override, message):
 
 
 def test_shipped_baseline_presets_load():
-    root = Path(__file__).resolve().parents[2] / "configs"
     configs = {"symbolic-ppo": SymbolicPPOConfig, "drrn": DRRNConfig, "npae": NPAEConfig, "bc": BCConfig}
     for algo, cls in configs.items():
-        presets = sorted((root / algo).glob("*.yaml"))
+        presets = preset_names(algo)
         assert len(presets) >= 2, algo
         for preset in presets:
-            load_config(cls, preset)
+            load_config(cls, resolve_config(preset))
 
 
 def test_trajectories_round_trip_and_rebuild_glam_prompts(tmp_path):

@@ -6,13 +6,14 @@ import csv
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
 from distributed_launch import launch
 from safetensors.torch import load_file
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "glam" / "cpu-tiny.yaml"
+from llmrl.presets import resolve_config
+
+CONFIG = resolve_config("glam/cpu-tiny")
 # Global counts: 4 envs and minibatches of 8 -> each rank steps 2 envs, minibatches of 4.
 OVERRIDES = ["num_envs=4", "num_steps=4", "total_frames=32", "epochs=1", "minibatch_size=8", "grad_accum_steps=2",
              "checkpoint_every=1", "keep_checkpoints=0", "tensorboard=false", "name=ddp"]

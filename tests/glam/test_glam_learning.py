@@ -1,12 +1,12 @@
 """The learning check: PPO raises the tiny LM policy's success by >= 0.3 on the same 200 seeded episodes."""
 
-from pathlib import Path
 
 from llmrl.eval.glam_eval import evaluate_policy
+from llmrl.presets import resolve_config
 from llmrl.train import load_config
 from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
 
-PRESET = Path(__file__).resolve().parents[2] / "configs" / "glam" / "cpu-tiny.yaml"
+PRESET = resolve_config("glam/cpu-tiny")
 
 
 def test_glam_tiny_policy_learns_goto(tmp_path):

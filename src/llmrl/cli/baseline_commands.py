@@ -10,8 +10,7 @@ from typing import Any
 import typer
 
 from llmrl.cli.app import app, eval_app, train_app
-
-CONFIGS_DIR = Path(__file__).resolve().parents[3] / "configs"
+from llmrl.cli.preset_commands import config_file
 
 
 def _fail(error: Exception) -> typer.Exit:
@@ -43,7 +42,7 @@ def _train(algo: str, config: Path | None, overrides: list[str] | None, resume: 
     from llmrl.train.config import load_config
 
     if config is None and resume is None:
-        raise typer.BadParameter(f"give --config PRESET.yaml (e.g. configs/{algo}/cpu-tiny.yaml) or --resume RUN_DIR",
+        raise typer.BadParameter(f"give --config PRESET (e.g. {algo}/cpu-tiny) or --resume RUN_DIR",
                                  param_hint="--config")
     config_cls, train = _trainer(algo)
     try:
@@ -52,8 +51,7 @@ def _train(algo: str, config: Path | None, overrides: list[str] | None, resume: 
                 raise ConfigError("--resume uses the run's own config.yaml; pass changes as key=value overrides")
             cfg = RunDir.open(resume).load_config(config_cls, overrides or [])
         else:
-            if not config.is_file() and (CONFIGS_DIR / algo / config.name).is_file():
-                config = CONFIGS_DIR / algo / config.name  # a shipped preset by name, e.g. cpu-tiny.yaml
+            config = config_file(config, algo)
             cfg = load_config(config_cls, config, overrides or [])
         run = train(cfg, config_path=config, resume=resume)
     except (ConfigError, NotARunDirError, TrainingDiverged, FileNotFoundError, ValueError) as error:
@@ -61,7 +59,7 @@ def _train(algo: str, config: Path | None, overrides: list[str] | None, resume: 
     typer.echo(f"run directory: {run.path}")
 
 
-_CONFIG = typer.Option(None, "--config", help="YAML preset: a path, or a preset name of configs/<algo>/.")
+_CONFIG = typer.Option(None, "--config", help="Preset name (llmrl presets ALGO) or YAML file, e.g. drrn/cpu-tiny.")
 _OVERRIDES = typer.Argument(None, help="key=value overrides, e.g. lr=1e-4 num_envs=8.")
 _RESUME = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint.")
 

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from llmrl.cli.app import bench_app, eval_app, train_app
+from llmrl.cli.preset_commands import config_file
 from llmrl.intrinsic.base import INTRINSIC_NAMES
 
 
@@ -14,7 +15,9 @@ def train_ellm_command(
     overrides: list[str] = typer.Argument(
         None, help="key=value settings on top of the config (dqn.lr=1e-4 env.num_envs=2)."
     ),
-    config: Path | None = typer.Option(None, "--config", help="YAML preset, e.g. configs/ellm/cpu-demo.yaml."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Preset name (llmrl presets ellm) or YAML file, e.g. ellm/cpu-demo."
+    ),
     intrinsic: str | None = typer.Option(None, "--intrinsic", help=f"Intrinsic reward: {'|'.join(INTRINSIC_NAMES)}."),
     resume: Path | None = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint."),
     finetune_from: Path | None = typer.Option(
@@ -40,6 +43,7 @@ def train_ellm_command(
         if resume is not None:
             cfg = RunDir.open(resume).load_config(EllmConfig, settings)
         else:
+            config = config_file(config, "ellm") if config is not None else None
             cfg = load_config(EllmConfig, config, settings)
             if cfg.finetune_from and cfg.task is None:
                 raise ConfigError("--finetune-from needs the downstream task: add task=NAME (e.g. task=attack_cow)")

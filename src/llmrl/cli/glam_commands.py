@@ -14,18 +14,9 @@ from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 
 from llmrl.cli.app import app, bench_app, eval_app, train_app
+from llmrl.cli.preset_commands import config_file
 
-DEMO_CONFIG = "cpu-demo.yaml"
-
-
-def _preset(path: Path) -> Path:
-    """A config path as given, else the name of a preset shipped in configs/glam/."""
-    if path.is_file():
-        return path
-    shipped = Path(__file__).resolve().parents[3] / "configs" / "glam" / path.name
-    if shipped.is_file():
-        return shipped
-    return path  # load_config reports the missing file
+DEMO_CONFIG = "glam/cpu-demo"
 
 
 def _fail(error: Exception) -> typer.Exit:
@@ -35,7 +26,9 @@ def _fail(error: Exception) -> typer.Exit:
 
 @train_app.command("glam")
 def train_glam_command(
-    config: Path | None = typer.Option(None, "--config", help="YAML preset, e.g. configs/glam/cpu-tiny.yaml."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Preset name (llmrl presets glam) or YAML file, e.g. glam/cpu-tiny."
+    ),
     overrides: list[str] | None = typer.Argument(None, help="key=value overrides, e.g. lr=1e-5 num_envs=4."),
     resume: Path | None = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint."),
 ) -> None:
@@ -46,14 +39,15 @@ def train_glam_command(
     from llmrl.train.glam import GlamConfig, train_glam
 
     if config is None and resume is None:
-        raise typer.BadParameter("give --config PRESET.yaml (a new run) or --resume RUN_DIR", param_hint="--config")
+        raise typer.BadParameter("give --config PRESET (a new run, e.g. glam/cpu-tiny) or --resume RUN_DIR",
+                                 param_hint="--config")
     try:
         if resume is not None:
             if config is not None:
                 raise ConfigError("--resume uses the run's own config.yaml; pass changes as key=value overrides")
             cfg = RunDir.open(resume).load_config(GlamConfig, overrides or [])
         else:
-            cfg = load_config(GlamConfig, _preset(config), overrides or [])
+            cfg = load_config(GlamConfig, config_file(config, "glam"), overrides or [])
     except (ConfigError, NotARunDirError) as error:
         raise _fail(error) from error
     try:
@@ -161,7 +155,7 @@ def demo(
     console = Console()
     start = time.perf_counter()
     try:
-        cfg = load_config(GlamConfig, _preset(config))
+        cfg = load_config(GlamConfig, config_file(config, "glam"))
     except ConfigError as error:
         raise _fail(error) from error
     console.rule(f"1/3 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates)")

@@ -56,7 +56,7 @@ EXPERT = "expert"
 
 @dataclass
 class BCConfig:
-    """Every setting of a behaviour-cloning run (`configs/bc/paper.yaml`)."""
+    """Every setting of a behaviour-cloning run (preset `bc/paper`)."""
 
     seed: int = 0
     source: str = EXPERT  # "expert" (the BabyAI bot) or a trajectories .jsonl path

@@ -49,7 +49,7 @@ REPLAY_FILE = "replay.safetensors"
 
 @dataclass
 class DRRNConfig:
-    """Every setting of a DRRN run; defaults are the GLAM paper's DRRN settings (`configs/drrn/paper.yaml`)."""
+    """Every setting of a DRRN run; defaults are the GLAM paper's DRRN settings (preset `drrn/paper`)."""
 
     seed: int = 0
     total_frames: int = 1_500_000

@@ -1,6 +1,6 @@
 """Settings of an ELLM run (`llmrl train ellm`); defaults are the paper's Crafter settings.
 
-A YAML preset under configs/ellm/ fills these, `key=value` overrides go on top, and every
+A preset under `llmrl/presets/ellm/` fills these, `key=value` overrides go on top, and every
 key and value is checked before anything starts (`llmrl.train.config.load_config`).
 """
 

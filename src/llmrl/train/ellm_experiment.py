@@ -27,10 +27,11 @@ from pathlib import Path
 import yaml
 
 from llmrl.eval.plots import plot_learning_curves
+from llmrl.presets import resolve_config
 from llmrl.train.checkpoint import latest_checkpoint
 
 METHODS = ("ellm", "oracle", "novelty", "rnd", "none")
-CONFIG = Path("configs/ellm/cpu-experiment.yaml")
+CONFIG = resolve_config("ellm/cpu-experiment")
 
 
 def run_dir_of(root: Path, method: str, seed: int) -> Path | None:

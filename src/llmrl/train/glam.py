@@ -55,7 +55,7 @@ TINY_PREFIX = "tiny-"
 
 @dataclass
 class GlamConfig(PPOSettings):
-    """Every setting of a GLAM run; defaults are the paper's main runs (`configs/glam/paper.yaml`).
+    """Every setting of a GLAM run; defaults are the paper's main runs (preset `glam/paper`).
 
     The run, task, PPO and run-directory fields come from `PPOSettings`.
     """

@@ -25,7 +25,7 @@ from llmrl.train.symbolic_ppo import train_with_ppo
 
 @dataclass
 class NPAEConfig(GlamConfig):
-    """GlamConfig plus `head_inner`, the width of the action and value MLP heads (`configs/npae/paper.yaml`)."""
+    """GlamConfig plus `head_inner`, the width of the action and value MLP heads (preset `npae/paper`)."""
 
     head_inner: int = 1024
 

@@ -38,7 +38,7 @@ class SymbolicPPOConfig(PPOSettings):
     """Every setting of a symbolic PPO run; defaults follow the GLAM paper's baseline.
 
     The run, task, PPO and run-directory fields come from `PPOSettings`; the baseline's paper
-    setting (`configs/symbolic-ppo/paper.yaml`) changes four of their defaults.
+    setting (preset `symbolic-ppo/paper`) changes four of their defaults.
     """
 
     num_envs: int = 64
