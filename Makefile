@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.llmrl-installed
 
-.PHONY: setup lint test demo bench clean
+.PHONY: setup lint test wheel-smoke test-lowest demo bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,17 @@ lint: setup
 test: setup lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --durations=15 tests
 
+# Build the sdist and wheel, check their metadata, and install the wheel into a fresh venv outside
+# the checkout on the lowest supported Python and torch (downloads ~3 GB of CUDA torch from PyPI):
+# llmrl must keep that torch, and `llmrl --help`, `llmrl models` and a tiny training run must work.
+wheel-smoke: setup
+	.ci/wheel-smoke
+
+# The whole suite on the lowest supported Python with the lowest version of every direct
+# dependency (pyproject.toml's lower bounds), in .venv-lowest.
+test-lowest:
+	.ci/test-lowest
+
 demo: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/llmrl demo
 
@@ -34,4 +45,4 @@ bench: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/llmrl bench scoring
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) .venv-lowest *.egg-info dist build
