@@ -1,0 +1,40 @@
+"""Normal runs print no library warnings or weight-loading bars; `--verbose` brings them back."""
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+LOAD = """
+import sys, warnings
+from llmrl.cli.app import quiet_libraries
+if sys.argv[1] == "quiet":
+    quiet_libraries()
+warnings.warn("a library notice", FutureWarning)
+from llmrl.lm import load_lm
+load_lm("smollm2-135m")
+print("loaded")
+"""
+
+
+def _stderr(mode: str) -> str:
+    done = subprocess.run([sys.executable, "-c", LOAD, mode], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "loaded" in done.stdout, done.stderr
+    return done.stderr
+
+
+def test_loading_the_embedded_model_is_quiet_unless_verbose():
+    assert _stderr("quiet").strip() == ""
+    noisy = _stderr("verbose")
+    assert "Loading weights" in noisy and "FutureWarning" in noisy
+
+
+def test_cli_has_a_verbose_switch():
+    from typer.testing import CliRunner
+
+    from llmrl.cli import app
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0 and "--verbose" in result.output
