@@ -11,15 +11,15 @@ Every vectorized step:
 
 The state text is the GLAM prompt (goal + recent observations and actions), so DRRN reads
 exactly what the LLM policy reads. Reference settings: GRU encoders of 128, lr 1e-4,
-gamma 0.9, batch 64. A checkpoint holds both networks, the optimizer, the RNG states, the
-envs and the replay buffer (`replay.safetensors`), so a resumed run continues exactly.
+gamma 0.9, batch 64. One atomic checkpoint holds both networks, the optimizer, the RNG states,
+the envs and the replay buffer (`replay.safetensors`), so a resumed run continues exactly, and
+a run killed at any moment leaves a checkpoint that resumes.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -28,14 +28,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
-from safetensors.numpy import load_file, save_file
 
 from llmrl.agents.drrn import DRRN
 from llmrl.agents.prompt import GlamTemplate, PromptObservation
 from llmrl.algos.dqn import copy_params, dqn_update
 from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.babyai_text import VARIANTS, variant_action_names, variant_prompt_headers
-from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, save_checkpoint
 from llmrl.train.glam import GlamConfig, make_prompt_env, resolve_device
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
@@ -44,7 +43,7 @@ from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 
-REPLAY_FILE = "replay.safetensors"
+REPLAY = "replay"  # the checkpoint's arrays group (replay.safetensors)
 
 
 @dataclass
@@ -157,7 +156,7 @@ def train_drrn(
     if checkpoint is not None:
         extra = load_checkpoint(checkpoint, modules={"q": net, "target": target}, optimizers={"adam": optimizer})
         envs.restore(extra["envs"])
-        replay.load_state_dict(_load_replay(checkpoint))
+        replay.load_state_dict(load_arrays(checkpoint, REPLAY))
         step = extra["step"]
     logger = MetricsLogger(run, resume_step=step * cfg.num_envs if resume is not None else None,
                            tensorboard=cfg.tensorboard)
@@ -212,9 +211,9 @@ def train_drrn(
                 if (step // log_every) % cfg.checkpoint_every == 0 or step == cfg.num_steps:
                     checkpoint = save_checkpoint(
                         run, frames, modules={"q": net, "target": target}, optimizers={"adam": optimizer},
-                        extra={"step": step, "frames": frames, "envs": envs.state()}, keep_last=cfg.keep_checkpoints,
+                        extra={"step": step, "frames": frames, "envs": envs.state()},
+                        arrays={REPLAY: replay.state_dict()}, keep_last=cfg.keep_checkpoints,
                     )
-                    _save_replay(checkpoint, replay)
     envs.close()
     return run
 
@@ -236,18 +235,3 @@ def _window_metrics(episodes: list[dict[str, float]], losses: list[dict[str, flo
         "grad_norm": mean(losses, "grad_norm"),
         "fps": window_frames / seconds if seconds > 0 else math.nan,
     }
-
-
-def _save_replay(checkpoint: Path, replay: NStepReplayBuffer) -> None:
-    """Write the replay next to the checkpoint's weights (temporary file, then an atomic rename)."""
-    tmp = checkpoint / f".{REPLAY_FILE}.tmp"
-    save_file({k: np.ascontiguousarray(v) for k, v in replay.state_dict().items()}, str(tmp))
-    os.replace(tmp, checkpoint / REPLAY_FILE)
-
-
-def _load_replay(checkpoint: Path) -> dict[str, np.ndarray]:
-    file = checkpoint / REPLAY_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"{checkpoint} has no {REPLAY_FILE} (the run stopped while saving it); "
-                                "resume from an earlier checkpoint directory or start a new run")
-    return load_file(str(file))
