@@ -40,10 +40,17 @@ from llmrl.envs.babyai_text import (
     variant_action_names,
     variant_prompt_headers,
 )
-from llmrl.eval.glam_eval import evaluate_policy
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.eval.stats import episode_seeds
 from llmrl.train.checkpoint import latest_checkpoint, save_checkpoint
-from llmrl.train.glam import GlamConfig, build_policy, build_template, load_policy_checkpoint, make_prompt_env
+from llmrl.train.glam import (
+    GlamConfig,
+    build_policy,
+    build_template,
+    evaluate_checkpoint,
+    load_policy_checkpoint,
+    make_prompt_env,
+)
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
 from llmrl.train.ppo_loop import update_generator
@@ -210,6 +217,13 @@ def load_demonstrations(cfg: BCConfig) -> tuple[list[str], torch.Tensor]:
     else:
         steps = read_trajectories(cfg.source)
     return demonstrations(steps, cfg.history, cfg.variant, cfg.successful_only)
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a BC run's latest checkpoint (`llmrl eval run`): the GLAM protocol."""
+    cfg = RunDir.open(run_dir).load_config(BCConfig, list(overrides)).glam()
+    return evaluate_checkpoint(cfg, run_dir, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
 # --------------------------------------------------------------------------- training

@@ -22,6 +22,7 @@ import copy
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from llmrl.agents.prompt import GlamTemplate, PromptObservation
 from llmrl.algos.dqn import copy_params, dqn_update
 from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.babyai_text import VARIANTS, variant_action_names, variant_prompt_headers
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, save_checkpoint
 from llmrl.train.glam import GlamConfig, make_prompt_env, resolve_device
 from llmrl.train.guard import check_finite
@@ -131,6 +133,15 @@ def build_drrn(cfg: DRRNConfig) -> DRRN:
         net = DRRN(variant_action_names(cfg.variant), hidden=cfg.hidden, max_words=cfg.max_words,
                    temperature=cfg.eval_temperature)
     return net.to(resolve_device(cfg.device))
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a DRRN run's latest checkpoint in the English GLAM prompt env (`llmrl eval run`)."""
+    cfg = RunDir.open(run_dir).load_config(DRRNConfig, list(overrides))
+    net = build_drrn(cfg)
+    load_checkpoint(run_dir, modules={"q": net}, rng=False)
+    return evaluate_policy(net, cfg.glam(), episodes=episodes, seed=seed, num_envs=num_envs)
 
 
 def train_drrn(

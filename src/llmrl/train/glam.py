@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -23,8 +24,8 @@ import torch
 from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.agents.prompt import ChatTemplate, GlamTemplate, PromptObservation, PromptTemplate
-from llmrl.envs.babyai_text import GLAM_IDS, VARIANTS, make, variant_action_names, variant_prompt_headers
+from llmrl.envs.babyai_text import VARIANTS, variant_action_names
+from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 from llmrl.lm.tiny import FAMILIES
 from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -120,18 +121,6 @@ def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
                          scoring=cfg.scoring, value_inner=cfg.value_inner)
 
 
-def build_template(cfg: GlamConfig, policy: LLMPolicy, variant: str | None) -> PromptTemplate:
-    """The prompt template of `cfg` with `variant`'s headers."""
-    glam = GlamTemplate(variant_prompt_headers(variant))
-    return ChatTemplate(policy.lm.tokenizer, glam) if cfg.template == "chat" else glam
-
-
-def make_prompt_env(cfg: GlamConfig, template: PromptTemplate, variant: str | None = None) -> PromptObservation:
-    """One env of `cfg` whose observation is the prompt."""
-    kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if cfg.env_id in GLAM_IDS else {}
-    return PromptObservation(make(cfg.env_id, variant=variant, **kwargs), template, cfg.history)
-
-
 def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> SeededVecEnv:
     """cfg.num_envs seeded prompt envs (a distributed rank passes first_index = rank * num_envs)."""
     template = build_template(cfg, policy, cfg.variant)
@@ -178,6 +167,20 @@ def load_policy_checkpoint(policy: LLMPolicy, path: str | Path, optimizer: torch
         rng=rng,
         load_fn=lambda _, module, state: module.load_checkpoint_state(state),
     )
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a GLAM run's latest checkpoint on seeded episodes, actions sampled (`llmrl eval run`)."""
+    cfg = RunDir.open(run_dir).load_config(GlamConfig, list(overrides))
+    return evaluate_checkpoint(cfg, run_dir, episodes=episodes, seed=seed, num_envs=num_envs)
+
+
+def evaluate_checkpoint(cfg: GlamConfig, path: str | Path, *, episodes: int, seed: int, num_envs: int) -> EvalResult:
+    """The LLM policy of `cfg` with the checkpoint at `path` (a run or step directory), evaluated."""
+    policy = build_policy(cfg)
+    load_policy_checkpoint(policy, path)
+    return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
 def train_glam(

@@ -9,7 +9,7 @@ resume, checkpoints, NaN guard, metrics, progress) of every PPO trainer of the b
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,8 +21,7 @@ from torch import nn
 
 from llmrl.agents.symbolic import SymbolicPolicy
 from llmrl.envs.babyai_text import GLAM_IDS, make_level
-from llmrl.eval.glam_eval import EvalResult
-from llmrl.eval.stats import episode_seeds, success_rate_ci
+from llmrl.eval.episodes import EvalResult, evaluate
 from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from llmrl.train.glam import resolve_device
 from llmrl.train.guard import check_finite
@@ -164,42 +163,19 @@ def train_symbolic_ppo(
     return train_with_ppo("symbolic-ppo", cfg, build, config_path=config_path, resume=resume, console=console)
 
 
-@torch.no_grad()
 def evaluate_symbolic(policy: SymbolicPolicy, cfg: SymbolicPPOConfig, *, episodes: int, seed: int = 0,
                       num_envs: int = 16) -> EvalResult:
     """Success rate (99% Wilson CI), mean return and length over `episodes` seeded episodes, actions sampled.
 
-    The protocol of `llmrl.eval.glam_eval.evaluate_policy` on the symbolic observation: episode i
-    starts from seed 1e9 * seed + i, sampling draws from a generator seeded by `seed`. Episodes run
-    in waves of `num_envs`, so each forward pass batches several observations.
+    The protocol of every method (`llmrl.eval.episodes.evaluate`) on the symbolic observation.
     """
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
-    if num_envs < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    seeds = episode_seeds(seed, episodes)
-    generator = torch.Generator().manual_seed(seed)
-    envs = [make_symbolic_env(cfg) for _ in range(min(num_envs, episodes))]
-    policy.train(False)
-    returns: list[float] = []
-    lengths: list[int] = []
-    for wave in range(0, episodes, len(envs)):
-        wave_seeds = seeds[wave : wave + len(envs)]
-        obs = [env.reset(seed=s)[0] for env, s in zip(envs, wave_seeds, strict=False)]
-        totals, steps = [0.0] * len(obs), [0] * len(obs)
-        running = list(range(len(obs)))
-        while running:
-            actions = policy.act([obs[i] for i in running], generator)[0].tolist()
-            for i, action in zip(list(running), actions, strict=True):
-                obs[i], reward, terminated, truncated, _ = envs[i].step(action)
-                totals[i] += float(reward)
-                steps[i] += 1
-                if terminated or truncated:
-                    running.remove(i)
-        returns += totals
-        lengths += steps
-    for env in envs:
-        env.close()
-    # Success as the reference defines it: a positive return (minigrid rewards only success).
-    rate, low, high = success_rate_ci([r > 0 for r in returns], 0.99)
-    return EvalResult(cfg.env_id, None, episodes, rate, low, high, float(np.mean(returns)), float(np.mean(lengths)))
+    return evaluate(policy, lambda: make_symbolic_env(cfg), episodes, seed, num_envs=num_envs, env_id=cfg.env_id)
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a symbolic PPO run's latest checkpoint (`llmrl eval run`)."""
+    cfg = RunDir.open(run_dir).load_config(SymbolicPPOConfig, list(overrides))
+    policy = build_symbolic_policy(cfg)
+    load_checkpoint(run_dir, modules={"policy": policy}, rng=False)
+    return evaluate_symbolic(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
