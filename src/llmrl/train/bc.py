@@ -20,13 +20,11 @@ steps processed (epochs x dataset size); `success_rate` is an evaluation after e
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from rich.console import Console
@@ -53,10 +51,10 @@ from llmrl.train.glam import (
 )
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import update_generator
 from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import seed_everything, update_generator
 
 EXPERT = "expert"
 
@@ -236,9 +234,7 @@ def train_bc(
 ) -> RunDir:
     """Clone the demonstrations into an LLM policy, evaluating after each epoch; return the run directory."""
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "bc", cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     glam = cfg.glam()
     policy = build_policy(glam)
     optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,13 +36,14 @@ from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.babyai_text import VARIANTS, variant_action_names, variant_prompt_headers
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, save_checkpoint
-from llmrl.train.glam import GlamConfig, make_prompt_env, resolve_device
+from llmrl.train.glam import GlamConfig, make_prompt_env
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import SeededVecEnv, update_generator
 from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import resolve_device, seed_everything, update_generator
+from llmrl.train.vec_env import SeededVecEnv
 
 REPLAY = "replay"  # the checkpoint's arrays group (replay.safetensors)
 
@@ -153,9 +153,7 @@ def train_drrn(
 ) -> RunDir:
     """Train DRRN as `cfg` says (or continue `resume` exactly); return the run directory."""
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "drrn", cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     net = build_drrn(cfg)
     target = copy.deepcopy(net).requires_grad_(False)

@@ -11,7 +11,6 @@ so that distributed or baseline trainers assemble the same run differently.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -19,7 +18,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import torch
 from rich.console import Console
 
@@ -45,10 +43,12 @@ from llmrl.train.distributed import (
 )
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import RolloutPolicy, SeededVecEnv, ppo_loop
+from llmrl.train.ppo_loop import RolloutPolicy, ppo_loop
 from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import resolve_device, seed_everything
+from llmrl.train.vec_env import SeededVecEnv
 
 TINY_PREFIX = "tiny-"
 """`model: tiny-llama` (or tiny-gpt2, tiny-t5): a tiny randomly initialized LM, offline."""
@@ -92,13 +92,6 @@ class GlamConfig(PPOSettings):
             raise ValueError(f"tiny models are {', '.join(TINY_PREFIX + f for f in FAMILIES)}, got {self.model!r}")
         if not self.dist_timeout_s > 0:
             raise ValueError(f"dist_timeout_s must be > 0, got {self.dist_timeout_s}")
-
-
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when available, else "cpu"; anything else as given."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def build_lm(cfg: GlamConfig) -> LanguageModel:
@@ -219,9 +212,7 @@ def _train_glam(cfg: GlamConfig, world: World, config_path: str | Path | None, r
             run = RunDir.open(resume)
         else:
             run = RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     start = time.perf_counter()
     with console.status(f"loading {cfg.model} (an embedded model is converted once, ~20 s, then cached)") if main \
             else nullcontext():

@@ -21,9 +21,9 @@ from llmrl.envs.babyai_text import variant_action_names
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.train.checkpoint import load_checkpoint
 from llmrl.train.glam import TINY_PREFIX, GlamConfig, build_envs, build_lm
-from llmrl.train.ppo_loop import SeededVecEnv
 from llmrl.train.run_dir import RunDir
 from llmrl.train.symbolic_ppo import train_with_ppo
+from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass

@@ -8,13 +8,11 @@ resume, checkpoints, NaN guard, metrics, progress) of every PPO trainer of the b
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import torch
 from rich.console import Console
 from torch import nn
@@ -23,13 +21,14 @@ from llmrl.agents.symbolic import SymbolicPolicy
 from llmrl.envs.babyai_text import GLAM_IDS, make_level
 from llmrl.eval.episodes import EvalResult, evaluate
 from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from llmrl.train.glam import resolve_device
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import SeededVecEnv, ppo_loop
+from llmrl.train.ppo_loop import ppo_loop
 from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import resolve_device, seed_everything
+from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass
@@ -107,9 +106,7 @@ def train_with_ppo(
     exactly. A non-finite loss or gradient norm stops the run before it reaches the weights.
     """
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, algo, cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     policy, envs = build()
     optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
     start_update, start_frames = 0, 0
