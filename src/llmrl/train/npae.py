@@ -21,8 +21,8 @@ from llmrl.envs.babyai_text import variant_action_names
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.train.checkpoint import load_checkpoint
 from llmrl.train.glam import TINY_PREFIX, GlamConfig, build_envs, build_lm
+from llmrl.train.ppo_run import run_ppo
 from llmrl.train.run_dir import RunDir
-from llmrl.train.symbolic_ppo import train_with_ppo
 from llmrl.train.vec_env import SeededVecEnv
 
 
@@ -63,7 +63,7 @@ def train_npae(
         policy = build_npae_policy(cfg)
         return policy, build_envs(cfg, policy)  # type: ignore[arg-type]  # only policy.lm is read
 
-    return train_with_ppo("npae", cfg, build, config_path=config_path, resume=resume, console=console)
+    return run_ppo("npae", cfg, build, config_path=config_path, resume=resume, console=console)
 
 
 def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
