@@ -29,9 +29,9 @@ import random
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -43,6 +43,8 @@ from torch import nn
 from llmrl.train.guard import check_finite
 from llmrl.train.run_dir import RunDir
 
+T = TypeVar("T")
+M = TypeVar("M", bound=nn.Module)
 StateDictFn = Callable[[str, nn.Module], Mapping[str, torch.Tensor]]
 LoadFn = Callable[[str, nn.Module, dict[str, torch.Tensor]], None]
 
@@ -203,6 +205,16 @@ def load_checkpoint(
             raise CheckpointError(f"{path} was saved without RNG states; load it with rng=False")
         _set_rng_state(_load_tree(path / "rng"))
     return json.loads((path / "extra.json").read_text())
+
+
+def load_run_module(run_dir: str | Path, config_cls: type[T], build: Callable[[T], M], *,
+                    overrides: Sequence[str] = (), name: str = "policy") -> tuple[T, M]:
+    """(config, module) of a run's latest checkpoint, for evaluation: the run's config (with
+    `overrides`) as `config_cls`, and `build(config)` with the weights saved as module `name`."""
+    cfg = RunDir.open(run_dir).load_config(config_cls, list(overrides))
+    module = build(cfg)
+    load_checkpoint(run_dir, modules={name: module}, rng=False)
+    return cfg, module
 
 
 def load_arrays(path: str | Path, name: str) -> dict[str, np.ndarray]:

@@ -35,7 +35,7 @@ from llmrl.algos.dqn import copy_params, dqn_update
 from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.babyai_text import VARIANTS, variant_action_names, variant_prompt_headers
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
-from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, save_checkpoint
+from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, load_run_module, save_checkpoint
 from llmrl.train.glam import GlamConfig, make_prompt_env
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
@@ -138,9 +138,7 @@ def build_drrn(cfg: DRRNConfig) -> DRRN:
 def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
                  num_envs: int = 16) -> EvalResult:
     """Success rate of a DRRN run's latest checkpoint in the English GLAM prompt env (`llmrl eval run`)."""
-    cfg = RunDir.open(run_dir).load_config(DRRNConfig, list(overrides))
-    net = build_drrn(cfg)
-    load_checkpoint(run_dir, modules={"q": net}, rng=False)
+    cfg, net = load_run_module(run_dir, DRRNConfig, build_drrn, overrides=overrides, name="q")
     return evaluate_policy(net, cfg.glam(), episodes=episodes, seed=seed, num_envs=num_envs)
 
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from llmrl.agents.npae import NPAEPolicy, randomly_initialized
 from llmrl.envs.babyai_text import variant_action_names
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
-from llmrl.train.checkpoint import load_checkpoint
+from llmrl.train.checkpoint import load_run_module
 from llmrl.train.glam import TINY_PREFIX, GlamConfig, build_envs, build_lm
 from llmrl.train.ppo_run import run_ppo
 from llmrl.train.run_dir import RunDir
@@ -69,7 +69,5 @@ def train_npae(
 def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
                  num_envs: int = 16) -> EvalResult:
     """Success rate of an NPAE run's latest checkpoint (`llmrl eval run`)."""
-    cfg = RunDir.open(run_dir).load_config(NPAEConfig, list(overrides))
-    policy = build_npae_policy(cfg)
-    load_checkpoint(run_dir, modules={"policy": policy}, rng=False)
+    cfg, policy = load_run_module(run_dir, NPAEConfig, build_npae_policy, overrides=overrides)
     return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)

@@ -18,7 +18,7 @@ from rich.console import Console
 from llmrl.agents.symbolic import SymbolicPolicy
 from llmrl.envs.babyai_text import GLAM_IDS, make_level
 from llmrl.eval.episodes import EvalResult, evaluate
-from llmrl.train.checkpoint import load_checkpoint
+from llmrl.train.checkpoint import load_run_module
 from llmrl.train.ppo_run import run_ppo
 from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.run_dir import RunDir
@@ -92,7 +92,5 @@ def evaluate_symbolic(policy: SymbolicPolicy, cfg: SymbolicPPOConfig, *, episode
 def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
                  num_envs: int = 16) -> EvalResult:
     """Success rate of a symbolic PPO run's latest checkpoint (`llmrl eval run`)."""
-    cfg = RunDir.open(run_dir).load_config(SymbolicPPOConfig, list(overrides))
-    policy = build_symbolic_policy(cfg)
-    load_checkpoint(run_dir, modules={"policy": policy}, rng=False)
+    cfg, policy = load_run_module(run_dir, SymbolicPPOConfig, build_symbolic_policy, overrides=overrides)
     return evaluate_symbolic(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
