@@ -210,8 +210,9 @@ def train_drrn(
                 metrics = _window_metrics(
                     episodes, losses, frames, time.perf_counter() - window_start, log_every * cfg.num_envs
                 )
-                check_finite("losses", {k: v for k, v in metrics.items() if k in ("loss", "q_mean")},
-                             step=frames, checkpoint=checkpoint)
+                if losses:  # a window before learning_starts has no update: its loss is NaN by design
+                    check_finite("losses", {k: v for k, v in metrics.items() if k in ("loss", "q_mean")},
+                                 step=frames, checkpoint=checkpoint)
                 logger.log(frames, metrics)
                 progress.update(frames, success=metrics["success_rate"], ret=metrics["return"])
                 episodes, losses, window_start = [], [], time.perf_counter()
