@@ -174,6 +174,14 @@ def test_drrn_run_writes_metrics_and_resumes_exactly(tmp_path):
     assert {"frames", "success_rate", "loss"} <= set(header)
 
 
+def test_drrn_rows_before_learning_starts_are_not_mistaken_for_divergence(tmp_path):
+    # The first metrics row comes before any update: its loss is NaN, which is not a diverged run.
+    cfg = DRRNConfig(**TINY_ENV, history=1, num_envs=2, hidden=8, max_words=32, batch_size=4, learning_starts=16,
+                     log_every=8, total_frames=32, buffer_size=64, out_dir=str(tmp_path), tensorboard=False)
+    rows = list(csv.DictReader(train_drrn(cfg).metrics_path.open()))
+    assert math.isnan(float(rows[0]["loss"])) and math.isfinite(float(rows[-1]["loss"]))
+
+
 def _fake_run(root: Path, algo: str, seed: int, curve: list[tuple[int, float]], setting: int = 0) -> Path:
     run = RunDir.create(root, algo, f"{algo}-x", SymbolicPPOConfig(seed=seed, channels=8 + setting))
     with run.metrics_path.open("w", newline="") as f:

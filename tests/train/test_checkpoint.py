@@ -12,9 +12,11 @@ from llmrl.train.checkpoint import (
     CheckpointError,
     checkpoint_step,
     latest_checkpoint,
+    load_arrays,
     load_checkpoint,
     save_checkpoint,
 )
+from llmrl.train.guard import TrainingDiverged
 from llmrl.train.run_dir import RunDir
 
 
@@ -157,3 +159,45 @@ def test_latest_checkpoint_accepts_a_run_dir_object(tmp_path):
     assert latest_checkpoint(run) is None
     save_checkpoint(run, 5, modules={"m": nn.Linear(2, 2)})
     assert latest_checkpoint(run) == latest_checkpoint(run.path) == run.path / "checkpoints" / "step-0000000005"
+
+
+def test_arrays_travel_inside_the_one_atomic_checkpoint(tmp_path):
+    replay = {"obs": np.arange(12, dtype=np.int64).reshape(3, 4), "reward": np.array([0.5, -1.0], np.float32),
+              "done": np.array([True, False])}
+    path = save_checkpoint(tmp_path, 3, modules={"m": nn.Linear(2, 2)}, arrays={"replay": replay})
+    loaded = load_arrays(tmp_path, "replay")
+    assert loaded.keys() == replay.keys()
+    for key, value in replay.items():
+        assert loaded[key].dtype == value.dtype and np.array_equal(loaded[key], value)
+    assert json.loads((path / "meta.json").read_text())["arrays"] == ["replay"]
+    with pytest.raises(CheckpointError, match=r"has no arrays 'goals'; it holds arrays: \['replay'\]"):
+        load_arrays(path, "goals")
+    with pytest.raises(ValueError, match="would overwrite a checkpoint file"):
+        save_checkpoint(tmp_path, 4, modules={"m": nn.Linear(2, 2)}, arrays={"module.m": replay})
+
+
+def test_nothing_is_pickled_and_earlier_pt_checkpoints_still_load(tmp_path):
+    model, optimizer = make(0)
+    train(model, optimizer, 2)
+    path = save_checkpoint(tmp_path, 2, modules={"m": model}, optimizers={"adam": optimizer})
+    assert {f.suffix for f in path.iterdir()} == {".json", ".safetensors"}
+    fresh, fresh_optimizer = make(1)
+    load_checkpoint(path, modules={"m": fresh}, optimizers={"adam": fresh_optimizer})
+    assert str(fresh_optimizer.state_dict()) == str(optimizer.state_dict())
+    # A checkpoint of an earlier version: optimizer and RNG states as torch.save files.
+    torch.save(optimizer.state_dict(), path / "optim.adam.pt")
+    (path / "optim.adam.safetensors").unlink()
+    fresh, fresh_optimizer = make(1)
+    load_checkpoint(path, modules={"m": fresh}, optimizers={"adam": fresh_optimizer})
+    assert str(fresh_optimizer.state_dict()) == str(optimizer.state_dict())
+
+
+def test_non_finite_weights_never_replace_the_last_good_checkpoint(tmp_path):
+    model = nn.Linear(2, 2)
+    good = save_checkpoint(tmp_path, 1, modules={"m": model})
+    with torch.no_grad():
+        model.weight[0, 0] = float("inf")
+    with pytest.raises(TrainingDiverged, match=f"weights of 'm'.*weight=.*1 inf.*kept at {good}"):
+        save_checkpoint(tmp_path, 2, modules={"m": model})
+    assert latest_checkpoint(tmp_path) == good
+    assert not list((tmp_path / "checkpoints").glob(".tmp-*"))

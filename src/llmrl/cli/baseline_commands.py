@@ -11,6 +11,7 @@ import typer
 
 from llmrl.cli.app import app, eval_app, train_app
 from llmrl.cli.preset_commands import config_file
+from llmrl.registry import ALGORITHMS, algorithm
 
 
 def _fail(error: Exception) -> typer.Exit:
@@ -19,22 +20,9 @@ def _fail(error: Exception) -> typer.Exit:
 
 
 def _trainer(algo: str) -> tuple[type, Any]:
-    """(config class, train function) of a baseline."""
-    if algo == "symbolic-ppo":
-        from llmrl.train.symbolic_ppo import SymbolicPPOConfig, train_symbolic_ppo
-
-        return SymbolicPPOConfig, train_symbolic_ppo
-    if algo == "drrn":
-        from llmrl.train.drrn import DRRNConfig, train_drrn
-
-        return DRRNConfig, train_drrn
-    if algo == "npae":
-        from llmrl.train.npae import NPAEConfig, train_npae
-
-        return NPAEConfig, train_npae
-    from llmrl.train.bc import BCConfig, train_bc
-
-    return BCConfig, train_bc
+    """(config class, train function) of an algorithm, from the registry."""
+    entry = algorithm(algo)
+    return entry.config, entry.train
 
 
 def _train(algo: str, config: Path | None, overrides: list[str] | None, resume: Path | None) -> None:
@@ -64,32 +52,13 @@ _OVERRIDES = typer.Argument(None, help="key=value overrides, e.g. lr=1e-4 num_en
 _RESUME = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint.")
 
 
-@train_app.command("symbolic-ppo")
-def train_symbolic_ppo_command(config: Path | None = _CONFIG, overrides: list[str] | None = _OVERRIDES,
-                               resume: Path | None = _RESUME) -> None:
-    """PPO on minigrid's symbolic 7x7x3 view + mission (FiLM-CNN, GLAM's grid baseline)."""
-    _train("symbolic-ppo", config, overrides, resume)
+def _train_command(algo: str):
+    def command(config: Path | None = _CONFIG, overrides: list[str] | None = _OVERRIDES,
+                resume: Path | None = _RESUME) -> None:
+        _train(algo, config, overrides, resume)
 
-
-@train_app.command("drrn")
-def train_drrn_command(config: Path | None = _CONFIG, overrides: list[str] | None = _OVERRIDES,
-                       resume: Path | None = _RESUME) -> None:
-    """DRRN: text Q-learning over (prompt, action text) pairs with GRU encoders and replay."""
-    _train("drrn", config, overrides, resume)
-
-
-@train_app.command("npae")
-def train_npae_command(config: Path | None = _CONFIG, overrides: list[str] | None = _OVERRIDES,
-                       resume: Path | None = _RESUME) -> None:
-    """NPAE: a randomly initialized LLM body with MLP action/value heads, trained by PPO."""
-    _train("npae", config, overrides, resume)
-
-
-@train_app.command("bc")
-def train_bc_command(config: Path | None = _CONFIG, overrides: list[str] | None = _OVERRIDES,
-                     resume: Path | None = _RESUME) -> None:
-    """Behaviour cloning of an LLM policy from the bot's or a run's recorded trajectories."""
-    _train("bc", config, overrides, resume)
+    command.__doc__ = algorithm(algo).summary
+    return command
 
 
 def _evaluate(run: Path, episodes: int, seed: int, overrides: list[str] | None, expected: str | None) -> None:
@@ -124,8 +93,10 @@ def _eval_command(algo: str | None):
     return command
 
 
-for _algo in ("symbolic-ppo", "drrn", "npae", "bc"):
-    eval_app.command(_algo)(_eval_command(_algo))
+for _entry in ALGORITHMS.values():
+    if _entry.generic_cli:  # GLAM and ELLM have commands of their own (cli/glam_commands.py, cli/ellm_commands.py)
+        train_app.command(_entry.name)(_train_command(_entry.name))
+        eval_app.command(_entry.name)(_eval_command(_entry.name))
 eval_app.command("run")(_eval_command(None))
 
 

@@ -61,8 +61,8 @@ def eval_ellm_command(
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="A step-* directory [default: latest]."),
 ) -> None:
     """Achievements per episode, Crafter score and success per achievement (JSON + bar chart)."""
-    from llmrl.eval.ellm_eval import evaluate_ellm
     from llmrl.train import CheckpointError
+    from llmrl.train.ellm_eval import evaluate_ellm
     from llmrl.train.run_dir import NotARunDirError
 
     try:

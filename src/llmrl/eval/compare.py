@@ -14,7 +14,7 @@ A group reports the mean and standard deviation over its seeds (and how many see
 the threshold), and its frames: the mean over seeds of the last frames each run logged. A run
 that logged no success yet (no episode ended, e.g. a few updates of a slow model) has no success
 values and is left out of the plot, not an error. `evaluate_run` evaluates the latest
-checkpoint of any run (GLAM or a baseline).
+checkpoint of any BabyAI run (GLAM or a baseline) with its algorithm's evaluator (`llmrl.registry`).
 """
 
 from __future__ import annotations
@@ -28,15 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from llmrl.eval.glam_eval import EvalResult, evaluate_policy
-from llmrl.eval.plots import PlotError, RunCurves, plot_learning_curves, read_run
-from llmrl.train.checkpoint import load_checkpoint
-from llmrl.train.run_dir import RunDir
+from llmrl.eval.episodes import EvalResult
+from llmrl.eval.plots import PlotError, RunCurves, plot_learning_curves, read_run, run_algo
+from llmrl.registry import ALGORITHMS, algorithm
 
 _TIMESTAMP = re.compile(r"-\d{8}-\d{6}(-\d+)?$")
 _NOT_SETTINGS = {"seed", "out_dir", "name", "tensorboard", "checkpoint_every", "keep_checkpoints", "log_every",
                  "device"}
-ALGOS = ("glam", "symbolic-ppo", "drrn", "npae", "bc")
+ALGOS = tuple(name for name, entry in ALGORITHMS.items() if entry.evaluate_ref is not None)
 
 
 @dataclass
@@ -96,7 +95,7 @@ def _curve(run: RunCurves) -> tuple[np.ndarray, np.ndarray]:
 
 def group_key(run: RunCurves) -> tuple[str, str]:
     """(algo, settings): runs differing only in seed (or output place) share it."""
-    algo = RunDir.open(run.path).meta.get("algo", "?")
+    algo = run_algo(run.path)
     settings = {k: v for k, v in run.config.items() if k.split(".")[-1] not in _NOT_SETTINGS}
     return algo, json.dumps(settings, sort_keys=True, default=str)
 
@@ -241,40 +240,8 @@ def _finite(value: object) -> object:
 def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
                  num_envs: int = 16) -> EvalResult:
     """Evaluate the latest checkpoint of a GLAM or baseline run on seeded episodes (actions sampled)."""
-    run = RunDir.open(run_dir)
-    algo = run.meta.get("algo")
-    overrides = list(overrides)
-    if algo in ("glam", "bc"):
-        from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
-
-        if algo == "bc":
-            from llmrl.train.bc import BCConfig
-
-            cfg = run.load_config(BCConfig, overrides).glam()
-        else:
-            cfg = run.load_config(GlamConfig, overrides)
-        policy = build_policy(cfg)
-        load_policy_checkpoint(policy, run.path)
-        return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
-    if algo == "npae":
-        from llmrl.train.npae import NPAEConfig, build_npae_policy
-
-        npae = run.load_config(NPAEConfig, overrides)
-        policy = build_npae_policy(npae)
-        load_checkpoint(run.path, modules={"policy": policy}, rng=False)
-        return evaluate_policy(policy, npae, episodes=episodes, seed=seed, num_envs=num_envs)  # type: ignore[arg-type]
-    if algo == "drrn":
-        from llmrl.train.drrn import DRRNConfig, build_drrn
-
-        drrn = run.load_config(DRRNConfig, overrides)
-        net = build_drrn(drrn)
-        load_checkpoint(run.path, modules={"q": net}, rng=False)
-        return evaluate_policy(net, drrn.glam(), episodes=episodes, seed=seed, num_envs=num_envs)  # type: ignore[arg-type]
-    if algo == "symbolic-ppo":
-        from llmrl.train.symbolic_ppo import SymbolicPPOConfig, build_symbolic_policy, evaluate_symbolic
-
-        sym = run.load_config(SymbolicPPOConfig, overrides)
-        policy = build_symbolic_policy(sym)
-        load_checkpoint(run.path, modules={"policy": policy}, rng=False)
-        return evaluate_symbolic(policy, sym, episodes=episodes, seed=seed, num_envs=num_envs)
-    raise ValueError(f"{run.path} was written by algo {algo!r}; evaluable algos: {', '.join(ALGOS)}")
+    algo = run_algo(run_dir)
+    if algo not in ALGOS:
+        raise ValueError(f"{run_dir} was written by algo {algo!r}; evaluable algos: {', '.join(ALGOS)}")
+    return algorithm(algo).evaluate(run_dir, episodes=episodes, seed=seed, overrides=list(overrides),
+                                    num_envs=num_envs)

@@ -1,8 +1,8 @@
-"""Evaluate a GLAM policy: success rate with a 99% Wilson interval, mean return and length.
+"""Evaluate a GLAM-family policy in BabyAI-Text: success rate with a 99% Wilson interval,
+mean return and length (the protocol of `llmrl.eval.episodes.evaluate`).
 
-Actions are *sampled* from the policy (as the reference evaluates), episode i uses seed
-`1e9 * seed + i`, and `num_envs` episodes run side by side so that each scoring call
-batches several prompts. `generalization_suite` runs the reference English and every
+`make_prompt_env` builds the env such a policy reads (observation = the GLAM prompt), for
+training and evaluation alike. `generalization_suite` runs the reference English and every
 BabyAI-Text variant and writes a markdown table and JSON.
 """
 
@@ -10,36 +10,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any, Protocol
 
-import numpy as np
-import torch
+from llmrl.agents.prompt import ChatTemplate, GlamTemplate, PromptObservation, PromptTemplate
+from llmrl.envs.babyai_text import GLAM_IDS, VARIANTS, make, variant_action_names, variant_prompt_headers
+from llmrl.eval.episodes import EvalResult, evaluate
 
-from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.envs.babyai_text import VARIANTS, variant_action_names
-from llmrl.eval.stats import episode_seeds, success_rate_ci
-from llmrl.train.glam import GlamConfig, build_template, make_prompt_env
+__all__ = ["EvalResult", "PromptSettings", "build_template", "evaluate_policy", "generalization_suite",
+           "make_prompt_env", "markdown_table"]
 
 
-@dataclass(frozen=True)
-class EvalResult:
-    """Outcome of `episodes` evaluation episodes in one env (and variant)."""
+class PromptSettings(Protocol):
+    """The fields of a config (`GlamConfig` and its kin) that fix the env and the prompt."""
 
     env_id: str
-    variant: str | None
-    episodes: int
-    success_rate: float
-    ci_low: float
-    ci_high: float
-    mean_return: float
-    mean_length: float
-    confidence: float = 0.99
+    room_size: int
+    num_dists: int
+    history: int
+    template: str
+
+
+def build_template(cfg: PromptSettings, policy: Any, variant: str | None) -> PromptTemplate:
+    """The prompt template of `cfg` with `variant`'s headers (a chat template reads `policy.lm`'s tokenizer)."""
+    glam = GlamTemplate(variant_prompt_headers(variant))
+    return ChatTemplate(policy.lm.tokenizer, glam) if cfg.template == "chat" else glam
+
+
+def make_prompt_env(cfg: PromptSettings, template: PromptTemplate, variant: str | None = None) -> PromptObservation:
+    """One env of `cfg` whose observation is the prompt."""
+    kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if cfg.env_id in GLAM_IDS else {}
+    return PromptObservation(make(cfg.env_id, variant=variant, **kwargs), template, cfg.history)
 
 
 def evaluate_policy(
-    policy: LLMPolicy,
-    cfg: GlamConfig,
+    policy: Any,
+    cfg: PromptSettings,
     *,
     episodes: int,
     seed: int = 0,
@@ -49,63 +56,23 @@ def evaluate_policy(
 ) -> EvalResult:
     """Run `episodes` episodes of cfg's env (with `variant`) sampling actions from `policy`.
 
-    `cfg` gives the env (id, room size, distractors) and the prompt (template, history).
-    `on_episode(done)` is called after each finished episode (progress bars).
+    `cfg` gives the env (id, room size, distractors) and the prompt (template, history); the
+    policy acts on `variant`'s action names during the call. `on_episode(done)` is called after
+    each finished episode (progress bars).
     """
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
-    if num_envs < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    seeds = episode_seeds(seed, episodes)
     template = build_template(cfg, policy, variant)
-    envs = [make_prompt_env(cfg, template, variant) for _ in range(min(num_envs, episodes))]
-    # Sampling draws from a generator seeded by the evaluation seed: the same call gives the same episodes.
-    generator = torch.Generator().manual_seed(seed)
     trained_names = policy.action_names
     policy.action_names = variant_action_names(variant)
-    policy.train(False)
-    successes: list[bool] = []
-    returns: list[float] = []
-    lengths: list[int] = []
-    # Slot k of `envs` plays the episodes assigned to it in turn; `live` maps slot -> (episode, obs, return, length).
-    next_episode = 0
-    live: dict[int, list] = {}
     try:
-        for slot, env in enumerate(envs):
-            obs, _ = env.reset(seed=seeds[next_episode])
-            live[slot] = [obs, 0.0, 0]
-            next_episode += 1
-        while live:
-            slots = sorted(live)
-            actions, _, _ = policy.act([live[s][0] for s in slots], generator)
-            for slot, action in zip(slots, actions.tolist(), strict=True):
-                obs, reward, terminated, truncated, info = envs[slot].step(action)
-                state = live[slot]
-                state[0], state[1], state[2] = obs, state[1] + reward, state[2] + 1
-                if not (terminated or truncated):
-                    continue
-                successes.append(bool(info.get("success", state[1] > 0)))
-                returns.append(state[1])
-                lengths.append(state[2])
-                if on_episode is not None:
-                    on_episode(len(successes))
-                if next_episode < episodes:
-                    obs, _ = envs[slot].reset(seed=seeds[next_episode])
-                    live[slot] = [obs, 0.0, 0]
-                    next_episode += 1
-                else:
-                    del live[slot]
+        return evaluate(policy, lambda: make_prompt_env(cfg, template, variant), episodes, seed, num_envs=num_envs,
+                        on_episode=on_episode, env_id=cfg.env_id, variant=variant)
     finally:
         policy.action_names = trained_names
-        for env in envs:
-            env.close()
-    rate, low, high = success_rate_ci(successes, 0.99)
-    return EvalResult(cfg.env_id, variant, episodes, rate, low, high, float(np.mean(returns)), float(np.mean(lengths)))
 
 
 def generalization_suite(
-    policy: LLMPolicy,
-    cfg: GlamConfig,
+    policy: Any,
+    cfg: PromptSettings,
     out_dir: str | Path,
     *,
     episodes: int,

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib
 
@@ -17,8 +17,6 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
-
-from llmrl.train.config import flatten_dict  # noqa: E402
 
 Band = Literal["minmax", "std", "none"]
 _TIMESTAMP = re.compile(r"-\d{8}-\d{6}(-\d+)?$")
@@ -35,6 +33,25 @@ class RunCurves:
     path: Path
     columns: dict[str, np.ndarray]
     config: dict[str, object]
+
+
+def flatten_dict(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`: the dotted keys that overrides use."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten_dict(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def run_algo(path: str | Path) -> str:
+    """The algorithm that wrote a run directory (its run.json)."""
+    meta = Path(path) / "run.json"
+    if not meta.is_file():
+        raise PlotError(f"{path} is not a run directory (no run.json); run directories are made by `llmrl train`")
+    return json.loads(meta.read_text()).get("algo", "?")
 
 
 def read_run(path: str | Path) -> RunCurves:

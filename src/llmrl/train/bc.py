@@ -20,13 +20,11 @@ steps processed (epochs x dataset size); `success_rate` is an evaluation after e
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from rich.console import Console
@@ -40,16 +38,23 @@ from llmrl.envs.babyai_text import (
     variant_action_names,
     variant_prompt_headers,
 )
-from llmrl.eval.glam_eval import evaluate_policy
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.eval.stats import episode_seeds
 from llmrl.train.checkpoint import latest_checkpoint, save_checkpoint
-from llmrl.train.glam import GlamConfig, build_policy, build_template, load_policy_checkpoint, make_prompt_env
+from llmrl.train.glam import (
+    GlamConfig,
+    build_policy,
+    build_template,
+    evaluate_checkpoint,
+    load_policy_checkpoint,
+    make_prompt_env,
+)
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import update_generator
 from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import seed_everything, update_generator
 
 EXPERT = "expert"
 
@@ -212,6 +217,13 @@ def load_demonstrations(cfg: BCConfig) -> tuple[list[str], torch.Tensor]:
     return demonstrations(steps, cfg.history, cfg.variant, cfg.successful_only)
 
 
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a BC run's latest checkpoint (`llmrl eval run`): the GLAM protocol."""
+    cfg = RunDir.open(run_dir).load_config(BCConfig, list(overrides)).glam()
+    return evaluate_checkpoint(cfg, run_dir, episodes=episodes, seed=seed, num_envs=num_envs)
+
+
 # --------------------------------------------------------------------------- training
 def train_bc(
     cfg: BCConfig,
@@ -222,9 +234,7 @@ def train_bc(
 ) -> RunDir:
     """Clone the demonstrations into an LLM policy, evaluating after each epoch; return the run directory."""
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "bc", cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     glam = cfg.glam()
     policy = build_policy(glam)
     optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr)

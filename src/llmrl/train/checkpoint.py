@@ -6,12 +6,17 @@ checkpoints/
     meta.json                 step, what was saved
     extra.json                the trainer's counters (updates, frames, episodes, ...)
     module.<name>.safetensors one per module (tied weights stored once)
-    optim.<name>.pt           one per optimizer (torch.save; read with weights_only=True)
-    rng.pt                    python `random`, numpy global, torch CPU (+ CUDA) states
+    optim.<name>.safetensors  one per optimizer: its tensors, the rest of its state as JSON metadata
+    <name>.safetensors        one per group of plain arrays (a replay buffer), read with `load_arrays`
+    rng.safetensors           python `random`, numpy global, torch CPU (+ CUDA) states
   latest                      the name of the newest complete checkpoint
 ```
 A checkpoint is written into a temporary directory next to its final place, fsynced,
 then renamed: a crash mid-save leaves the previous checkpoints and `latest` untouched.
+Nothing is pickled: tensors go to safetensors and everything else to JSON (checkpoints of
+earlier versions, with `optim.<name>.pt` and `rng.pt`, load with `torch.load(weights_only=True)`).
+Everything a resume reads belongs in that one directory, so a trainer passes all of its
+state (weights, optimizers, arrays such as a replay buffer, JSON counters) to one call.
 Restoring weights, optimizer and RNG states makes a resumed run bit-identical to an
 uninterrupted one (on the same device and versions).
 """
@@ -24,23 +29,28 @@ import random
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
+from safetensors import numpy as safetensors_numpy
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from llmrl.train.guard import check_finite
 from llmrl.train.run_dir import RunDir
 
+T = TypeVar("T")
+M = TypeVar("M", bound=nn.Module)
 StateDictFn = Callable[[str, nn.Module], Mapping[str, torch.Tensor]]
 LoadFn = Callable[[str, nn.Module, dict[str, torch.Tensor]], None]
 
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 _LATEST = "latest"
+_RESERVED = ("module", "optim", "rng", "extra", "meta")
 
 
 class Stateful(Protocol):
@@ -62,13 +72,15 @@ def save_checkpoint(
     modules: Mapping[str, nn.Module],
     optimizers: Mapping[str, Stateful] | None = None,
     extra: Mapping[str, Any] | None = None,
+    arrays: Mapping[str, Mapping[str, np.ndarray]] | None = None,
     rng: bool = True,
     keep_last: int = 3,
     state_dict_fn: StateDictFn | None = None,
 ) -> Path:
     """Save a checkpoint of `step` under `<run_dir>/checkpoints/` atomically; return its path.
 
-    `extra` holds JSON-serializable counters returned by `load_checkpoint`. `state_dict_fn`
+    `extra` holds JSON-serializable counters returned by `load_checkpoint`; `arrays` groups of
+    numpy arrays (e.g. {"replay": buffer.state_dict()}), each read back by `load_arrays`. `state_dict_fn`
     (name, module) -> tensors chooses what to save per module (default `module.state_dict()`;
     e.g. only a PEFT model's adapters and heads). Only the newest `keep_last` checkpoints
     are kept (0 keeps all); checkpoints past `step`, left by the run before a resume from an
@@ -80,6 +92,10 @@ def save_checkpoint(
         raise ValueError(f"keep_last must be >= 0 (0 keeps every checkpoint), got {keep_last}")
     _check_names("modules", modules)
     _check_names("optimizers", optimizers or {})
+    _check_names("arrays", arrays or {})
+    reserved = [name for name in arrays or {} if name.split(".")[0] in _RESERVED]
+    if reserved:
+        raise ValueError(f"arrays names {reserved} would overwrite a checkpoint file; reserved: {_RESERVED}")
     extra = dict(extra or {})
     try:
         extra_json = json.dumps(extra, indent=2, allow_nan=False)
@@ -87,6 +103,14 @@ def save_checkpoint(
         raise ValueError(f"extra must be JSON-serializable with finite numbers: {error}") from error
 
     root = _checkpoints_dir(run_dir)
+    states = {name: state_dict_fn(name, module) if state_dict_fn is not None else module.state_dict()
+              for name, module in modules.items()}
+    for name, state in states.items():
+        # Weights a finite gradient pushed past the float range (a learning rate far too high)
+        # must not replace the last good checkpoint either. Parameterless modules carry other state.
+        if next(modules[name].parameters(), None) is not None:
+            floats = {k: v for k, v in state.items() if isinstance(v, torch.Tensor) and v.is_floating_point()}
+            check_finite(f"weights of {name!r}", floats, step=step, checkpoint=latest_checkpoint(root))
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(".tmp-*"):  # left by a save that crashed
         if stale.is_dir():
@@ -97,19 +121,22 @@ def save_checkpoint(
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     tmp.mkdir()
 
-    for name, module in modules.items():
-        state = state_dict_fn(name, module) if state_dict_fn is not None else module.state_dict()
+    for name, state in states.items():
         tensors, aliases = _dedupe_shared(state)
         save_file(tensors, str(tmp / f"module.{name}.safetensors"), metadata={"aliases": json.dumps(aliases)})
     for name, optimizer in (optimizers or {}).items():
-        torch.save(optimizer.state_dict(), tmp / f"optim.{name}.pt")
+        _save_tree(optimizer.state_dict(), tmp / f"optim.{name}.safetensors")
+    for name, group in (arrays or {}).items():
+        safetensors_numpy.save_file({k: np.ascontiguousarray(v) for k, v in group.items()},
+                                    str(tmp / f"{name}.safetensors"))
     if rng:
-        torch.save(_rng_state(), tmp / "rng.pt")
+        _save_tree(_rng_state(), tmp / "rng.safetensors")
     (tmp / "extra.json").write_text(extra_json + "\n")
     meta = {
         "step": step,
         "modules": list(modules),
         "optimizers": list(optimizers or {}),
+        "arrays": list(arrays or {}),
         "rng": rng,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "torch": torch.__version__,
@@ -169,12 +196,35 @@ def load_checkpoint(
             except RuntimeError as error:
                 raise CheckpointError(f"module {name!r} does not match {file}: {error}") from error
     for name, optimizer in (optimizers or {}).items():
-        optimizer.load_state_dict(torch.load(path / f"optim.{name}.pt", map_location="cpu", weights_only=True))
+        state = _load_tree(path / f"optim.{name}")
+        # JSON keys are strings; an optimizer's state is keyed by parameter index.
+        state["state"] = {int(k): v for k, v in state["state"].items()}
+        optimizer.load_state_dict(state)
     if rng:
         if not meta["rng"]:
             raise CheckpointError(f"{path} was saved without RNG states; load it with rng=False")
-        _set_rng_state(torch.load(path / "rng.pt", weights_only=True))
+        _set_rng_state(_load_tree(path / "rng"))
     return json.loads((path / "extra.json").read_text())
+
+
+def load_run_module(run_dir: str | Path, config_cls: type[T], build: Callable[[T], M], *,
+                    overrides: Sequence[str] = (), name: str = "policy") -> tuple[T, M]:
+    """(config, module) of a run's latest checkpoint, for evaluation: the run's config (with
+    `overrides`) as `config_cls`, and `build(config)` with the weights saved as module `name`."""
+    cfg = RunDir.open(run_dir).load_config(config_cls, list(overrides))
+    module = build(cfg)
+    load_checkpoint(run_dir, modules={name: module}, rng=False)
+    return cfg, module
+
+
+def load_arrays(path: str | Path, name: str) -> dict[str, np.ndarray]:
+    """The group of arrays `name` saved by `save_checkpoint(arrays=...)` in a checkpoint (see `load_checkpoint`)."""
+    path = resolve_checkpoint(path)
+    file = path / f"{name}.safetensors"
+    if not file.is_file():
+        saved = json.loads((path / "meta.json").read_text()).get("arrays", [])
+        raise CheckpointError(f"{path} has no arrays {name!r}; it holds arrays: {saved}")
+    return safetensors_numpy.load_file(str(file))
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -273,8 +323,67 @@ def _load_with_aliases(file: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def split_state(tree: Any, prefix: str) -> tuple[dict[str, torch.Tensor], Any]:
+    """Split a state tree into its tensors/arrays (flat, by dotted path) and a JSON skeleton.
+
+    Each tensor leaf becomes `{"__tensor__": path, "numpy": bool}` in the skeleton, so that
+    `join_state` puts back the same type; a tuple becomes `{"__tuple__": [...]}`. Mapping keys
+    become strings.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, torch.Tensor | np.ndarray):
+            is_numpy = isinstance(node, np.ndarray)
+            tensors[path] = (
+                torch.from_numpy(np.ascontiguousarray(node)) if is_numpy else node.detach().cpu().contiguous()
+            )
+            return {"__tensor__": path, "numpy": is_numpy}
+        if isinstance(node, Mapping):
+            return {str(k): walk(v, f"{path}.{k}") for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            items = [walk(v, f"{path}.{i}") for i, v in enumerate(node)]
+            return {"__tuple__": items} if isinstance(node, tuple) else items
+        return node
+
+    return tensors, walk(tree, prefix)
+
+
+def join_state(skeleton: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+    """Inverse of `split_state`."""
+    if isinstance(skeleton, dict):
+        if "__tensor__" in skeleton:
+            tensor = tensors[skeleton["__tensor__"]]
+            return tensor.numpy() if skeleton["numpy"] else tensor
+        if "__tuple__" in skeleton:
+            return tuple(join_state(v, tensors) for v in skeleton["__tuple__"])
+        return {k: join_state(v, tensors) for k, v in skeleton.items()}
+    if isinstance(skeleton, list):
+        return [join_state(v, tensors) for v in skeleton]
+    return skeleton
+
+
+def _save_tree(tree: Any, file: Path) -> None:
+    """A state tree (an optimizer's, the RNGs') as safetensors, its non-tensor part as JSON metadata."""
+    tensors, skeleton = split_state(tree, "state")
+    save_file(tensors, str(file), metadata={"tree": json.dumps(skeleton)})
+
+
+def _load_tree(stem: Path) -> Any:
+    """The tree `_save_tree` wrote to `<stem>.safetensors`, or an earlier version's `<stem>.pt`."""
+    file = stem.with_name(stem.name + ".safetensors")
+    if file.is_file():
+        with safe_open(str(file), framework="pt") as f:
+            skeleton = json.loads(f.metadata()["tree"])
+        return join_state(skeleton, load_file(str(file)))
+    legacy = stem.with_name(stem.name + ".pt")
+    if legacy.is_file():
+        return torch.load(legacy, map_location="cpu", weights_only=True)
+    raise CheckpointError(f"checkpoint file missing: {file}")
+
+
 def _rng_state() -> dict[str, Any]:
-    """Global RNG states as tensors and ints only, so that torch.load(weights_only=True) reads them."""
+    """Global RNG states as tensors, ints and floats (JSON and safetensors hold them)."""
     version, internal, gauss = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     state: dict[str, Any] = {

@@ -113,17 +113,6 @@ def save_config(cfg: Any, path: str | Path) -> Path:
     return path
 
 
-def flatten_dict(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """`{"a": {"b": 1}}` -> `{"a.b": 1}`: the dotted keys that overrides use."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            flat.update(flatten_dict(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _apply_override(cls: type, data: dict[str, Any], override: str) -> None:
     """Set `a.b.c=value` inside `data`, checking each part of the key against `cls`."""
     key, sep, value = override.partition("=")

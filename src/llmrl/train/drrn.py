@@ -11,40 +11,41 @@ Every vectorized step:
 
 The state text is the GLAM prompt (goal + recent observations and actions), so DRRN reads
 exactly what the LLM policy reads. Reference settings: GRU encoders of 128, lr 1e-4,
-gamma 0.9, batch 64. A checkpoint holds both networks, the optimizer, the RNG states, the
-envs and the replay buffer (`replay.safetensors`), so a resumed run continues exactly.
+gamma 0.9, batch 64. One atomic checkpoint holds both networks, the optimizer, the RNG states,
+the envs and the replay buffer (`replay.safetensors`), so a resumed run continues exactly, and
+a run killed at any moment leaves a checkpoint that resumes.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import os
-import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from rich.console import Console
-from safetensors.numpy import load_file, save_file
 
 from llmrl.agents.drrn import DRRN
 from llmrl.agents.prompt import GlamTemplate, PromptObservation
 from llmrl.algos.dqn import copy_params, dqn_update
 from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.babyai_text import VARIANTS, variant_action_names, variant_prompt_headers
-from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from llmrl.train.glam import GlamConfig, make_prompt_env, resolve_device
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy
+from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, load_run_module, save_checkpoint
+from llmrl.train.glam import GlamConfig, make_prompt_env
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import SeededVecEnv, update_generator
 from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import resolve_device, seed_everything, update_generator
+from llmrl.train.vec_env import SeededVecEnv
 
-REPLAY_FILE = "replay.safetensors"
+REPLAY = "replay"  # the checkpoint's arrays group (replay.safetensors)
 
 
 @dataclass
@@ -134,6 +135,13 @@ def build_drrn(cfg: DRRNConfig) -> DRRN:
     return net.to(resolve_device(cfg.device))
 
 
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a DRRN run's latest checkpoint in the English GLAM prompt env (`llmrl eval run`)."""
+    cfg, net = load_run_module(run_dir, DRRNConfig, build_drrn, overrides=overrides, name="q")
+    return evaluate_policy(net, cfg.glam(), episodes=episodes, seed=seed, num_envs=num_envs)
+
+
 def train_drrn(
     cfg: DRRNConfig,
     *,
@@ -143,9 +151,7 @@ def train_drrn(
 ) -> RunDir:
     """Train DRRN as `cfg` says (or continue `resume` exactly); return the run directory."""
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "drrn", cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     net = build_drrn(cfg)
     target = copy.deepcopy(net).requires_grad_(False)
@@ -157,7 +163,7 @@ def train_drrn(
     if checkpoint is not None:
         extra = load_checkpoint(checkpoint, modules={"q": net, "target": target}, optimizers={"adam": optimizer})
         envs.restore(extra["envs"])
-        replay.load_state_dict(_load_replay(checkpoint))
+        replay.load_state_dict(load_arrays(checkpoint, REPLAY))
         step = extra["step"]
     logger = MetricsLogger(run, resume_step=step * cfg.num_envs if resume is not None else None,
                            tensorboard=cfg.tensorboard)
@@ -204,17 +210,18 @@ def train_drrn(
                 metrics = _window_metrics(
                     episodes, losses, frames, time.perf_counter() - window_start, log_every * cfg.num_envs
                 )
-                check_finite("losses", {k: v for k, v in metrics.items() if k in ("loss", "q_mean")},
-                             step=frames, checkpoint=checkpoint)
+                if losses:  # a window before learning_starts has no update: its loss is NaN by design
+                    check_finite("losses", {k: v for k, v in metrics.items() if k in ("loss", "q_mean")},
+                                 step=frames, checkpoint=checkpoint)
                 logger.log(frames, metrics)
                 progress.update(frames, success=metrics["success_rate"], ret=metrics["return"])
                 episodes, losses, window_start = [], [], time.perf_counter()
                 if (step // log_every) % cfg.checkpoint_every == 0 or step == cfg.num_steps:
                     checkpoint = save_checkpoint(
                         run, frames, modules={"q": net, "target": target}, optimizers={"adam": optimizer},
-                        extra={"step": step, "frames": frames, "envs": envs.state()}, keep_last=cfg.keep_checkpoints,
+                        extra={"step": step, "frames": frames, "envs": envs.state()},
+                        arrays={REPLAY: replay.state_dict()}, keep_last=cfg.keep_checkpoints,
                     )
-                    _save_replay(checkpoint, replay)
     envs.close()
     return run
 
@@ -236,18 +243,3 @@ def _window_metrics(episodes: list[dict[str, float]], losses: list[dict[str, flo
         "grad_norm": mean(losses, "grad_norm"),
         "fps": window_frames / seconds if seconds > 0 else math.nan,
     }
-
-
-def _save_replay(checkpoint: Path, replay: NStepReplayBuffer) -> None:
-    """Write the replay next to the checkpoint's weights (temporary file, then an atomic rename)."""
-    tmp = checkpoint / f".{REPLAY_FILE}.tmp"
-    save_file({k: np.ascontiguousarray(v) for k, v in replay.state_dict().items()}, str(tmp))
-    os.replace(tmp, checkpoint / REPLAY_FILE)
-
-
-def _load_replay(checkpoint: Path) -> dict[str, np.ndarray]:
-    file = checkpoint / REPLAY_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"{checkpoint} has no {REPLAY_FILE} (the run stopped while saving it); "
-                                "resume from an earlier checkpoint directory or start a new run")
-    return load_file(str(file))

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from llmrl.agents.goal_dqn import TextEmbeddingTable
 from llmrl.intrinsic.base import Embedder, GoalSuggester, IntrinsicReward
-from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.checkpoint import join_state, latest_checkpoint, load_checkpoint, save_checkpoint, split_state
 from llmrl.train.ellm_components import build_embedder, build_intrinsic
 from llmrl.train.ellm_config import EllmConfig
 from llmrl.train.ellm_loop import EllmLoop
@@ -159,40 +159,3 @@ def restore(loop: EllmLoop, checkpoint: str | Path) -> None:
     arrays = {k: v.numpy() for k, v in carried.items() if not k.startswith("intrinsic.")}
     loop.load_state(arrays, extra["loop"])
     loop.intrinsic.load_state_dict(join_state(extra["intrinsic"], carried))
-
-
-def split_state(tree: Any, prefix: str) -> tuple[dict[str, Tensor], Any]:
-    """Split a state tree into its tensors/arrays (flat, by dotted path) and a JSON skeleton.
-
-    Each tensor leaf becomes `{"__tensor__": path, "numpy": bool}` in the skeleton, so that
-    `join_state` puts back the same type.
-    """
-    tensors: dict[str, Tensor] = {}
-
-    def walk(node: Any, path: str) -> Any:
-        if isinstance(node, Tensor | np.ndarray):
-            is_numpy = isinstance(node, np.ndarray)
-            tensors[path] = (
-                torch.from_numpy(np.ascontiguousarray(node)) if is_numpy else node.detach().cpu().contiguous()
-            )
-            return {"__tensor__": path, "numpy": is_numpy}
-        if isinstance(node, Mapping):
-            return {str(k): walk(v, f"{path}.{k}") for k, v in node.items()}
-        if isinstance(node, list | tuple):
-            return [walk(v, f"{path}.{i}") for i, v in enumerate(node)]
-        return node
-
-    return tensors, walk(tree, prefix)
-
-
-def join_state(skeleton: Any, tensors: Mapping[str, Tensor]) -> Any:
-    """Inverse of `split_state`."""
-    if isinstance(skeleton, dict):
-        if "__tensor__" in skeleton:
-            tensor = tensors[skeleton["__tensor__"]]
-            return tensor.numpy() if skeleton["numpy"] else tensor
-        return {k: join_state(v, tensors) for k, v in skeleton.items()}
-    if isinstance(skeleton, list):
-        return [join_state(v, tensors) for v in skeleton]
-    return skeleton
-

@@ -11,43 +11,38 @@ so that distributed or baseline trainers assemble the same run differently.
 from __future__ import annotations
 
 import json
-import random
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import torch
 from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.agents.prompt import ChatTemplate, GlamTemplate, PromptObservation, PromptTemplate
-from llmrl.envs.babyai_text import GLAM_IDS, VARIANTS, make, variant_action_names, variant_prompt_headers
+from llmrl.envs.babyai_text import VARIANTS, variant_action_names
+from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 from llmrl.lm.tiny import FAMILIES
-from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.train.checkpoint import load_checkpoint
 from llmrl.train.distributed import (
     DEFAULT_TIMEOUT_S,
     DataParallelPolicy,
     World,
-    all_gather_json,
     check_same_on_all_ranks,
     init_distributed,
-    merge_env_states,
     rank_errors,
-    reduce_metrics,
-    shard_env_state,
     shard_size,
     shutdown,
 )
-from llmrl.train.guard import check_finite
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import RolloutPolicy, SeededVecEnv, ppo_loop
+from llmrl.train.ppo_loop import RolloutPolicy
+from llmrl.train.ppo_run import run_ppo
 from llmrl.train.ppo_settings import PPOSettings
-from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import resolve_device
+from llmrl.train.vec_env import SeededVecEnv
 
 TINY_PREFIX = "tiny-"
 """`model: tiny-llama` (or tiny-gpt2, tiny-t5): a tiny randomly initialized LM, offline."""
@@ -93,13 +88,6 @@ class GlamConfig(PPOSettings):
             raise ValueError(f"dist_timeout_s must be > 0, got {self.dist_timeout_s}")
 
 
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when available, else "cpu"; anything else as given."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def build_lm(cfg: GlamConfig) -> LanguageModel:
     """The language model of `cfg`: tiny random (seeded by cfg.seed), embedded, HF id or path; LoRA if asked."""
     device = resolve_device(cfg.device)
@@ -118,18 +106,6 @@ def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
         torch.manual_seed(cfg.seed)
         return LLMPolicy(lm, variant_action_names(cfg.variant), normalize=cfg.normalize,
                          scoring=cfg.scoring, value_inner=cfg.value_inner)
-
-
-def build_template(cfg: GlamConfig, policy: LLMPolicy, variant: str | None) -> PromptTemplate:
-    """The prompt template of `cfg` with `variant`'s headers."""
-    glam = GlamTemplate(variant_prompt_headers(variant))
-    return ChatTemplate(policy.lm.tokenizer, glam) if cfg.template == "chat" else glam
-
-
-def make_prompt_env(cfg: GlamConfig, template: PromptTemplate, variant: str | None = None) -> PromptObservation:
-    """One env of `cfg` whose observation is the prompt."""
-    kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if cfg.env_id in GLAM_IDS else {}
-    return PromptObservation(make(cfg.env_id, variant=variant, **kwargs), template, cfg.history)
 
 
 def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> SeededVecEnv:
@@ -180,6 +156,20 @@ def load_policy_checkpoint(policy: LLMPolicy, path: str | Path, optimizer: torch
     )
 
 
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a GLAM run's latest checkpoint on seeded episodes, actions sampled (`llmrl eval run`)."""
+    cfg = RunDir.open(run_dir).load_config(GlamConfig, list(overrides))
+    return evaluate_checkpoint(cfg, run_dir, episodes=episodes, seed=seed, num_envs=num_envs)
+
+
+def evaluate_checkpoint(cfg: GlamConfig, path: str | Path, *, episodes: int, seed: int, num_envs: int) -> EvalResult:
+    """The LLM policy of `cfg` with the checkpoint at `path` (a run or step directory), evaluated."""
+    policy = build_policy(cfg)
+    load_policy_checkpoint(policy, path)
+    return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
+
+
 def train_glam(
     cfg: GlamConfig,
     *,
@@ -209,73 +199,23 @@ def _train_glam(cfg: GlamConfig, world: World, config_path: str | Path | None, r
                 console: Console, log_every_s: float) -> RunDir | None:
     local = shard_config(cfg, world)
     check_same_on_all_ranks(json.dumps(asdict(cfg), sort_keys=True, default=str), world, "config")
-    main = world.is_main
-    run = None
-    if main:
-        if resume is not None:
-            run = RunDir.open(resume)
-        else:
-            run = RunDir.create(cfg.out_dir, "glam", cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    start = time.perf_counter()
-    with console.status(f"loading {cfg.model} (an embedded model is converted once, ~20 s, then cached)") if main \
-            else nullcontext():
-        policy = build_policy(local)
-    if main:
-        trainable = sum(p.numel() for p in policy.trainable_parameters())
-        console.log(f"{policy.lm!r} ready in {time.perf_counter() - start:.1f} s; {trainable:,} trainable parameters"
-                    + (f"; {world.world_size} ranks" if world.is_distributed else ""))
-    optimizer = build_optimizer(local, policy)
-    envs = build_envs(local, policy, first_index=world.rank * local.num_envs)
-    start_update, start_frames = 0, 0
-    # Every rank loads the same checkpoint (on a filesystem all nodes see) and takes its envs' part.
-    checkpoint = latest_checkpoint(resume) if resume is not None else None
-    if checkpoint is not None:
-        extra = load_policy_checkpoint(policy, checkpoint, optimizer, rng=True)
-        envs.restore(shard_env_state(extra["envs"], envs.indices))
-        start_update, start_frames = extra["update"], extra["frames"]
-    loop_policy = data_parallel(policy, local, world)  # after loading: DDP broadcasts rank 0's weights
-    logger = None
-    if main:
-        logger = MetricsLogger(run, resume_step=start_frames if resume is not None else None,
-                               tensorboard=cfg.tensorboard)
-    total = cfg.num_updates * cfg.frames_per_update
 
-    def save(update: int, frames: int, env_state: dict) -> None:
-        nonlocal checkpoint
-        checkpoint = save_checkpoint(
-            run, update, modules={"policy": policy}, optimizers={"adam": optimizer},
-            extra={"update": update, "frames": frames, "envs": env_state},
-            keep_last=cfg.keep_checkpoints, state_dict_fn=lambda _, module: module.checkpoint_state(),
-        )
+    def build() -> tuple[LLMPolicy, SeededVecEnv]:
+        start = time.perf_counter()
+        with console.status(f"loading {cfg.model} (an embedded model is converted once, ~20 s, then cached)") \
+                if world.is_main else nullcontext():
+            policy = build_policy(local)
+        if world.is_main:
+            trainable = sum(p.numel() for p in policy.trainable_parameters())
+            console.log(f"{policy.lm!r} ready in {time.perf_counter() - start:.1f} s; {trainable:,} trainable "
+                        "parameters" + (f"; {world.world_size} ranks" if world.is_distributed else ""))
+        return policy, build_envs(local, policy, first_index=world.rank * local.num_envs)
 
-    def guard(grad_norm: float) -> bool:
-        # Raise before the step: the weights never see a NaN and the last checkpoint stays good.
-        # The norm is of the all-reduced gradient: every rank raises together.
-        check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
-        return True
-
-    progress_bar = TrainingProgress(total, "glam", initial_frames=start_frames, console=console,
-                                    log_every_s=log_every_s) if main else nullcontext()
-    with logger or nullcontext(), progress_bar as progress:
-
-        def on_update(update: int, metrics: dict[str, float]) -> None:
-            # Runs on every rank: the reduction and the env-state gather are collectives.
-            metrics = reduce_metrics(metrics, world)
-            check_finite("losses", {k: metrics[k] for k in ("policy_loss", "value_loss", "entropy")},
-                         step=update + 1, checkpoint=checkpoint)
-            if main:
-                logger.log(int(metrics["frames"]), metrics)
-                progress.update(int(metrics["frames"]), success=metrics["success_rate"], ret=metrics["return"])
-            if (update + 1) % cfg.checkpoint_every == 0 or update + 1 == cfg.num_updates:
-                env_states = all_gather_json(envs.state(), world)
-                if main:
-                    save(update + 1, int(metrics["frames"]), merge_env_states(env_states))
-
-        ppo_loop(loop_policy, envs, optimizer, local.hyperparameters(), seed=cfg.seed, num_updates=cfg.num_updates,
-                 start_update=start_update, on_update=on_update, before_step=guard,
-                 on_phase=progress.phase if main else None)
-    envs.close()
-    return run
+    return run_ppo(
+        "glam", cfg, build, config_path=config_path, resume=resume, console=console, log_every_s=log_every_s,
+        world=world, hyperparameters=local.hyperparameters(),
+        make_optimizer=lambda policy: build_optimizer(local, policy),
+        wrap=lambda policy: data_parallel(policy, local, world),
+        state_dict_fn=lambda _, module: module.checkpoint_state(),
+        load_fn=lambda _, module, state: module.load_checkpoint_state(state),
+    )

@@ -9,6 +9,7 @@ re-initialized from cfg.seed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from rich.console import Console
 
 from llmrl.agents.npae import NPAEPolicy, randomly_initialized
 from llmrl.envs.babyai_text import variant_action_names
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy
+from llmrl.train.checkpoint import load_run_module
 from llmrl.train.glam import TINY_PREFIX, GlamConfig, build_envs, build_lm
-from llmrl.train.ppo_loop import SeededVecEnv
+from llmrl.train.ppo_run import run_ppo
 from llmrl.train.run_dir import RunDir
-from llmrl.train.symbolic_ppo import train_with_ppo
+from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass
@@ -60,4 +63,11 @@ def train_npae(
         policy = build_npae_policy(cfg)
         return policy, build_envs(cfg, policy)  # type: ignore[arg-type]  # only policy.lm is read
 
-    return train_with_ppo("npae", cfg, build, config_path=config_path, resume=resume, console=console)
+    return run_ppo("npae", cfg, build, config_path=config_path, resume=resume, console=console)
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of an NPAE run's latest checkpoint (`llmrl eval run`)."""
+    cfg, policy = load_run_module(run_dir, NPAEConfig, build_npae_policy, overrides=overrides)
+    return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)

@@ -11,7 +11,7 @@ advantages, then `epochs` passes of clipped-PPO minibatch updates (`llmrl.algos.
 
 The loop never sees the model or the observation format: a policy is anything with the
 `RolloutPolicy` methods, observations are whatever its envs return (a GLAM prompt string,
-a symbolic grid). Environment stepping (`SeededVecEnv`), scoring (`policy.act/evaluate`)
+a symbolic grid). Environment stepping (`llmrl.train.vec_env.SeededVecEnv`), scoring (`policy.act/evaluate`)
 and the update are separate steps, so a distributed run can shard envs by rank
 (`first_index`), wrap the policy's module in DDP and log only where `is_main_process`.
 """
@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -32,6 +31,11 @@ from torch import Tensor, nn
 from llmrl.algos.gae import compute_gae
 from llmrl.algos.optim import BeforeStep
 from llmrl.algos.ppo import PPOBatch, explained_variance, ppo_update
+from llmrl.train.progress import Stopwatch
+from llmrl.train.runtime import update_generator
+from llmrl.train.vec_env import SeededVecEnv
+
+__all__ = ["PPOHyperparameters", "Rollout", "RolloutPolicy", "SeededVecEnv", "collect_rollout", "ppo_loop"]
 
 
 class RolloutPolicy(Protocol):
@@ -80,105 +84,6 @@ class PPOHyperparameters:
             raise ValueError(f"reward_scale must be > 0, got {self.reward_scale}")
 
 
-def episode_seed(seed: int, env_index: int, episode: int) -> int:
-    """Seed of episode `episode` of env `env_index`: independent streams from one run seed."""
-    return _derive_seed(seed, 0, env_index, episode)
-
-
-def update_generator(seed: int, update: int, stream: int) -> torch.Generator:
-    """A CPU generator owned by one update (stream 0: action sampling, 1: minibatch order).
-
-    Deriving it from (seed, update) instead of carrying one generator along means a resumed
-    run needs no generator state to draw exactly what the uninterrupted run drew.
-    """
-    return torch.Generator().manual_seed(_derive_seed(seed, 1, stream, update))
-
-
-def _derive_seed(*entropy: int) -> int:
-    """A 32-bit seed mixed from non-negative ints (numpy's SeedSequence: no correlated streams)."""
-    return int(np.random.SeedSequence(list(entropy)).generate_state(1, dtype=np.uint32)[0])
-
-
-class SeededVecEnv:
-    """`num_envs` envs stepped in lock-step with same-step auto-reset and per-episode seeds.
-
-    Episode e of env i starts from `episode_seed(seed, first_index + i, e)`: the episodes
-    do not depend on when they start, and rank-sharded envs (`first_index = rank * num_envs`)
-    never repeat each other. `state()` is JSON (episode counters and the actions of the
-    running episodes); `restore(state)` replays those actions, so envs whose dynamics are
-    deterministic given the reset seed (BabyAI) resume exactly where they stopped.
-    """
-
-    def __init__(self, make_env: Callable[[int], gym.Env], num_envs: int, seed: int, *, first_index: int = 0) -> None:
-        if not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        self.seed = seed
-        self.indices = [first_index + i for i in range(num_envs)]
-        self.envs = [make_env(index) for index in self.indices]
-        self.episodes = [0] * num_envs
-        self.actions: list[list[int]] = [[] for _ in range(num_envs)]
-        self.returns = [0.0] * num_envs  # undiscounted, unscaled return of each running episode
-        self.obs: list[Any] = [self._reset(i) for i in range(num_envs)]
-
-    @property
-    def num_envs(self) -> int:
-        return len(self.envs)
-
-    def _reset(self, i: int) -> Any:
-        self.actions[i] = []
-        self.returns[i] = 0.0
-        obs, _ = self.envs[i].reset(seed=episode_seed(self.seed, self.indices[i], self.episodes[i]))
-        return obs
-
-    def step(self, actions: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict], list[Any]]:
-        """Step every env; return (rewards, terminated, truncated, infos, final_obs).
-
-        `final_obs[i]` is the last observation of an episode that just ended (None otherwise);
-        `self.obs[i]` is then already the first observation of the next episode, and
-        `infos[i]["episode"]` holds the ended episode's "return" and "length".
-        """
-        n = self.num_envs
-        rewards, terminated, truncated = np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        infos: list[dict] = []
-        final_obs: list[Any] = [None] * n
-        for i, (env, action) in enumerate(zip(self.envs, actions, strict=True)):
-            obs, rewards[i], terminated[i], truncated[i], info = env.step(int(action))
-            self.actions[i].append(int(action))
-            self.returns[i] += float(rewards[i])
-            infos.append(info)
-            if terminated[i] or truncated[i]:
-                info["episode"] = {"return": self.returns[i], "length": len(self.actions[i])}
-                final_obs[i] = obs
-                self.episodes[i] += 1
-                obs = self._reset(i)
-            self.obs[i] = obs
-        return rewards, terminated, truncated, infos, final_obs
-
-    def state(self) -> dict[str, Any]:
-        """JSON-ready state: episode counters and the actions taken in the running episodes."""
-        return {"seed": self.seed, "indices": self.indices, "episodes": list(self.episodes),
-                "actions": [list(a) for a in self.actions]}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Return to `state` by resetting each env to its episode's seed and replaying its actions."""
-        if state["indices"] != self.indices or state["seed"] != self.seed:
-            raise ValueError(
-                f"env state is for seed {state['seed']} and envs {state['indices']}, "
-                f"not seed {self.seed} and envs {self.indices}; resume with the run's own config"
-            )
-        self.episodes = list(state["episodes"])
-        for i, actions in enumerate(state["actions"]):
-            self.obs[i] = self._reset(i)
-            for action in actions:
-                self.obs[i], reward, *_ = self.envs[i].step(action)
-                self.actions[i].append(action)
-                self.returns[i] += float(reward)
-
-    def close(self) -> None:
-        for env in self.envs:
-            env.close()
-
-
 @dataclass
 class Rollout:
     """T steps of N envs; tensors are [T, N], `obs[t][i]` the observation acted on."""
@@ -193,20 +98,6 @@ class Rollout:
     final_values: Tensor
     next_value: Tensor
     episodes: list[dict[str, float]] = field(default_factory=list)  # finished: return, length, success
-
-
-class Stopwatch:
-    """Seconds spent inside `with watch:` blocks (here: in the policy's forward passes)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __enter__(self) -> Stopwatch:
-        self._start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds += time.perf_counter() - self._start
 
 
 def collect_rollout(

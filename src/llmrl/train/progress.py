@@ -1,4 +1,5 @@
-"""Training progress: a live rich bar in a terminal, plain periodic log lines elsewhere (CI, files)."""
+"""Training progress: a live rich bar in a terminal, plain periodic log lines elsewhere (CI, files);
+and `Stopwatch`, the time spent in a phase (e.g. scoring) of an update."""
 
 from __future__ import annotations
 
@@ -9,6 +10,20 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 PHASE_LINE_EVERY_S = 10.0
+
+
+class Stopwatch:
+    """Seconds spent inside `with watch:` blocks (here: in the policy's forward passes)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds += time.perf_counter() - self._start
 
 
 class TrainingProgress:

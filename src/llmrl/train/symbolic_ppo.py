@@ -2,35 +2,28 @@
 
 `SymbolicPPOConfig` defaults are the GLAM paper's baseline settings (64 envs x 40 steps,
 Adam lr 1e-4) with the GLAM runs' PPO constants otherwise, so that only the observation
-and the network differ from GLAM. `train_with_ppo` is the run wiring (run directory,
-resume, checkpoints, NaN guard, metrics, progress) of every PPO trainer of the baselines.
+and the network differ from GLAM. The run itself is `llmrl.train.ppo_run.run_ppo`.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
 import torch
 from rich.console import Console
-from torch import nn
 
 from llmrl.agents.symbolic import SymbolicPolicy
 from llmrl.envs.babyai_text import GLAM_IDS, make_level
-from llmrl.eval.glam_eval import EvalResult
-from llmrl.eval.stats import episode_seeds, success_rate_ci
-from llmrl.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from llmrl.train.glam import resolve_device
-from llmrl.train.guard import check_finite
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_loop import SeededVecEnv, ppo_loop
+from llmrl.eval.episodes import EvalResult, evaluate
+from llmrl.train.checkpoint import load_run_module
+from llmrl.train.ppo_run import run_ppo
 from llmrl.train.ppo_settings import PPOSettings
-from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.runtime import resolve_device
+from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass
@@ -72,83 +65,6 @@ def build_symbolic_policy(cfg: SymbolicPPOConfig) -> SymbolicPolicy:
     return policy.to(resolve_device(cfg.device))
 
 
-class PPORunSettings(Protocol):
-    """The run settings `train_with_ppo` reads (GlamConfig and SymbolicPPOConfig have them)."""
-
-    seed: int
-    out_dir: str
-    name: str | None
-    checkpoint_every: int
-    keep_checkpoints: int
-    tensorboard: bool
-    lr: float
-    adam_betas: tuple[float, float]
-    adam_eps: float
-
-    @property
-    def num_updates(self) -> int: ...
-
-    @property
-    def frames_per_update(self) -> int: ...
-
-
-def train_with_ppo(
-    algo: str,
-    cfg: PPORunSettings,
-    build: Callable[[], tuple[nn.Module, SeededVecEnv]],
-    *,
-    config_path: str | Path | None = None,
-    resume: str | Path | None = None,
-    console: Console | None = None,
-) -> RunDir:
-    """Train the policy that `build()` returns (with its envs) by `ppo_loop` in a run directory of `algo`.
-
-    Adam over the policy's trainable parameters; checkpoints every cfg.checkpoint_every
-    updates hold weights, optimizer, RNG states and the envs' state, so `resume` continues
-    exactly. A non-finite loss or gradient norm stops the run before it reaches the weights.
-    """
-    run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, algo, cfg.name, cfg, config_path)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    policy, envs = build()
-    optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
-    start_update, start_frames = 0, 0
-    checkpoint = latest_checkpoint(run.path) if resume is not None else None
-    if checkpoint is not None:
-        extra = load_checkpoint(checkpoint, modules={"policy": policy}, optimizers={"adam": optimizer}, rng=True)
-        envs.restore(extra["envs"])
-        start_update, start_frames = extra["update"], extra["frames"]
-    logger = MetricsLogger(run, resume_step=start_frames if resume is not None else None, tensorboard=cfg.tensorboard)
-    total = cfg.num_updates * cfg.frames_per_update
-
-    def guard(grad_norm: float) -> bool:
-        # Raise before the step: the weights never see a NaN and the last checkpoint stays good.
-        check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
-        return True
-
-    with logger, TrainingProgress(total, algo, initial_frames=start_frames, console=console) as progress:
-
-        def on_update(update: int, metrics: dict[str, float]) -> None:
-            nonlocal checkpoint
-            check_finite("losses", {k: metrics[k] for k in ("policy_loss", "value_loss", "entropy")},
-                         step=update + 1, checkpoint=checkpoint)
-            frames = int(metrics["frames"])
-            logger.log(frames, metrics)
-            progress.update(frames, success=metrics["success_rate"], ret=metrics["return"])
-            if (update + 1) % cfg.checkpoint_every == 0 or update + 1 == cfg.num_updates:
-                checkpoint = save_checkpoint(
-                    run, update + 1, modules={"policy": policy}, optimizers={"adam": optimizer},
-                    extra={"update": update + 1, "frames": frames, "envs": envs.state()},
-                    keep_last=cfg.keep_checkpoints,
-                )
-
-        ppo_loop(policy, envs, optimizer, cfg.hyperparameters(), seed=cfg.seed, num_updates=cfg.num_updates,
-                 start_update=start_update, on_update=on_update, before_step=guard)
-    envs.close()
-    return run
-
-
 def train_symbolic_ppo(
     cfg: SymbolicPPOConfig,
     *,
@@ -161,45 +77,20 @@ def train_symbolic_ppo(
     def build() -> tuple[SymbolicPolicy, SeededVecEnv]:
         return build_symbolic_policy(cfg), SeededVecEnv(lambda _: make_symbolic_env(cfg), cfg.num_envs, cfg.seed)
 
-    return train_with_ppo("symbolic-ppo", cfg, build, config_path=config_path, resume=resume, console=console)
+    return run_ppo("symbolic-ppo", cfg, build, config_path=config_path, resume=resume, console=console)
 
 
-@torch.no_grad()
 def evaluate_symbolic(policy: SymbolicPolicy, cfg: SymbolicPPOConfig, *, episodes: int, seed: int = 0,
                       num_envs: int = 16) -> EvalResult:
     """Success rate (99% Wilson CI), mean return and length over `episodes` seeded episodes, actions sampled.
 
-    The protocol of `llmrl.eval.glam_eval.evaluate_policy` on the symbolic observation: episode i
-    starts from seed 1e9 * seed + i, sampling draws from a generator seeded by `seed`. Episodes run
-    in waves of `num_envs`, so each forward pass batches several observations.
+    The protocol of every method (`llmrl.eval.episodes.evaluate`) on the symbolic observation.
     """
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
-    if num_envs < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    seeds = episode_seeds(seed, episodes)
-    generator = torch.Generator().manual_seed(seed)
-    envs = [make_symbolic_env(cfg) for _ in range(min(num_envs, episodes))]
-    policy.train(False)
-    returns: list[float] = []
-    lengths: list[int] = []
-    for wave in range(0, episodes, len(envs)):
-        wave_seeds = seeds[wave : wave + len(envs)]
-        obs = [env.reset(seed=s)[0] for env, s in zip(envs, wave_seeds, strict=False)]
-        totals, steps = [0.0] * len(obs), [0] * len(obs)
-        running = list(range(len(obs)))
-        while running:
-            actions = policy.act([obs[i] for i in running], generator)[0].tolist()
-            for i, action in zip(list(running), actions, strict=True):
-                obs[i], reward, terminated, truncated, _ = envs[i].step(action)
-                totals[i] += float(reward)
-                steps[i] += 1
-                if terminated or truncated:
-                    running.remove(i)
-        returns += totals
-        lengths += steps
-    for env in envs:
-        env.close()
-    # Success as the reference defines it: a positive return (minigrid rewards only success).
-    rate, low, high = success_rate_ci([r > 0 for r in returns], 0.99)
-    return EvalResult(cfg.env_id, None, episodes, rate, low, high, float(np.mean(returns)), float(np.mean(lengths)))
+    return evaluate(policy, lambda: make_symbolic_env(cfg), episodes, seed, num_envs=num_envs, env_id=cfg.env_id)
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
+                 num_envs: int = 16) -> EvalResult:
+    """Success rate of a symbolic PPO run's latest checkpoint (`llmrl eval run`)."""
+    cfg, policy = load_run_module(run_dir, SymbolicPPOConfig, build_symbolic_policy, overrides=overrides)
+    return evaluate_symbolic(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
