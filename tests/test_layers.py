@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "llmrl"
 # Lowest first. The registry names the trainers as "module:attribute" strings resolved on use
 # (late binding, like entry points), so it sits at the bottom and imports nothing of llmrl.
 LAYERS: list[set[str]] = [
-    {"__init__", "_lazy", "registry"},
+    {"__init__", "_lazy", "registry", "presets"},
     {"algos", "envs", "lm"},
     {"intrinsic"},
     {"agents"},
