@@ -1,1 +1,4 @@
-"""Evaluation: success rates with confidence intervals (`stats`), learning curves and bars (`plots`)."""
+"""Evaluation: the episode loop every method is evaluated with (`episodes`), success rates with
+confidence intervals (`stats`), learning curves and bars (`plots`), cross-run comparison (`compare`).
+
+Below `llmrl.train`: nothing here imports a trainer (docs/architecture.md)."""

@@ -38,9 +38,8 @@ from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, load_run_module, save_checkpoint
 from llmrl.train.glam import GlamConfig, make_prompt_env
 from llmrl.train.guard import check_finite
-from llmrl.train.metrics import MetricsLogger
+from llmrl.train.offpolicy_run import run_off_policy
 from llmrl.train.ppo_settings import check_env_id
-from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 from llmrl.train.runtime import resolve_device, seed_everything, update_generator
 from llmrl.train.vec_env import SeededVecEnv
@@ -142,6 +141,91 @@ def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides
     return evaluate_policy(net, cfg.glam(), episodes=episodes, seed=seed, num_envs=num_envs)
 
 
+class DRRNLoop:
+    """Envs, networks, optimizer and replay of one DRRN run, advanced by `step()` (module doc)."""
+
+    def __init__(self, cfg: DRRNConfig) -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        self.net = build_drrn(cfg)
+        self.target = copy.deepcopy(self.net).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.envs = SeededVecEnv(lambda _: make_drrn_env(cfg), cfg.num_envs, cfg.seed)
+        self.replay = NStepReplayBuffer(cfg.buffer_size, {"state": ((cfg.max_words,), np.int64)}, 1, cfg.gamma,
+                                        cfg.num_envs)
+        self.steps = 0  # vectorized steps so far
+        self.target_every = max(1, cfg.target_update_every // cfg.num_envs)
+        self.last_checkpoint: str | None = None
+        self._episodes: list[dict[str, float]] = []
+        self._losses: list[dict[str, float]] = []
+        self._window = (time.perf_counter(), 0)  # (start time, start frames) of the metrics interval
+
+    @property
+    def frames(self) -> int:
+        return self.steps * self.cfg.num_envs
+
+    def step(self) -> None:
+        """Step every env once, store the transitions, and run the due updates."""
+        cfg, net, envs = self.cfg, self.net, self.envs
+        # 1. Act: softmax exploration over the command texts (a generator per step: resumable).
+        obs_ids = net.encode_states(envs.obs)
+        actions, _, _ = net.act(envs.obs, update_generator(cfg.seed, self.steps, 0), cfg.temperature)
+        rewards, terminated, truncated, infos, final_obs = envs.step(actions.tolist())
+        # 2. Store: an ended episode's next state is its final observation, not the reset one.
+        next_texts = [final if final is not None else obs for final, obs in zip(final_obs, envs.obs, strict=True)]
+        self.replay.add({"state": obs_ids}, actions.numpy(), rewards * cfg.reward_scale,
+                        {"state": net.encode_states(next_texts)}, terminated, truncated)
+        for info in infos:
+            if "episode" in info:
+                self._episodes.append({**info["episode"], "success": float(info.get("success", False))})
+        self.steps += 1
+        step = self.steps
+
+        # 3. Learn: double-DQN updates on replayed batches, then the periodic target copy.
+        if self.frames >= cfg.learning_starts and step % cfg.train_every == 0:
+            for k in range(cfg.updates_per_train):
+                self._losses.append(dqn_update(
+                    net, self.target, self.replay, self.optimizer, np.random.default_rng([cfg.seed, step, k]),
+                    batch_size=cfg.batch_size, max_grad_norm=cfg.max_grad_norm, huber_delta=cfg.huber_delta,
+                    device=self.device, before_step=self._guard,
+                ))
+        if step % self.target_every == 0:
+            copy_params(self.target, net)
+
+    def _guard(self, grad_norm: float) -> bool:
+        check_finite("gradient norm", grad_norm, checkpoint=self.last_checkpoint)
+        return True
+
+    def pop_interval(self) -> dict[str, float]:
+        """The metrics row of the steps since the last call (then a new interval starts)."""
+        start, start_frames = self._window
+        row = _window_metrics(self._episodes, self._losses, self.frames, time.perf_counter() - start,
+                              self.frames - start_frames)
+        if self._losses:  # a window before learning_starts has no update: its loss is NaN by design
+            check_finite("losses", {k: v for k, v in row.items() if k in ("loss", "q_mean")},
+                         step=self.frames, checkpoint=self.last_checkpoint)
+        self._episodes, self._losses, self._window = [], [], (time.perf_counter(), self.frames)
+        return row
+
+    def save(self, run: RunDir) -> Path:
+        """One atomic checkpoint: both networks, the optimizer, the RNGs, the envs and the replay."""
+        return save_checkpoint(
+            run, self.frames, modules={"q": self.net, "target": self.target}, optimizers={"adam": self.optimizer},
+            extra={"step": self.steps, "frames": self.frames, "envs": self.envs.state()},
+            arrays={REPLAY: self.replay.state_dict()}, keep_last=self.cfg.keep_checkpoints,
+        )
+
+    def restore(self, checkpoint: str | Path) -> None:
+        """Continue from a checkpoint written by `save` (into a freshly built loop of the same config)."""
+        extra = load_checkpoint(checkpoint, modules={"q": self.net, "target": self.target},
+                                optimizers={"adam": self.optimizer})
+        self.envs.restore(extra["envs"])
+        self.replay.load_state_dict(load_arrays(checkpoint, REPLAY))
+        self.steps = extra["step"]
+        self._window = (time.perf_counter(), self.frames)
+        self.last_checkpoint = str(checkpoint)
+
+
 def train_drrn(
     cfg: DRRNConfig,
     *,
@@ -152,77 +236,20 @@ def train_drrn(
     """Train DRRN as `cfg` says (or continue `resume` exactly); return the run directory."""
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "drrn", cfg.name, cfg, config_path)
     seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
-    net = build_drrn(cfg)
-    target = copy.deepcopy(net).requires_grad_(False)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    envs = SeededVecEnv(lambda _: make_drrn_env(cfg), cfg.num_envs, cfg.seed)
-    replay = NStepReplayBuffer(cfg.buffer_size, {"state": ((cfg.max_words,), np.int64)}, 1, cfg.gamma, cfg.num_envs)
-    step = 0
+    loop = DRRNLoop(cfg)
     checkpoint = latest_checkpoint(run.path) if resume is not None else None
     if checkpoint is not None:
-        extra = load_checkpoint(checkpoint, modules={"q": net, "target": target}, optimizers={"adam": optimizer})
-        envs.restore(extra["envs"])
-        replay.load_state_dict(load_arrays(checkpoint, REPLAY))
-        step = extra["step"]
-    logger = MetricsLogger(run, resume_step=step * cfg.num_envs if resume is not None else None,
-                           tensorboard=cfg.tensorboard)
-    log_every = max(1, cfg.log_every // cfg.num_envs)
-    target_every = max(1, cfg.target_update_every // cfg.num_envs)
-    episodes: list[dict[str, float]] = []
-    losses: list[dict[str, float]] = []
-    window_start = time.perf_counter()
-
-    def guard(grad_norm: float) -> bool:
-        check_finite("gradient norm", grad_norm, checkpoint=checkpoint)
-        return True
-
-    with logger, TrainingProgress(cfg.num_steps * cfg.num_envs, "drrn", initial_frames=step * cfg.num_envs,
-                                  console=console) as progress:
-        while step < cfg.num_steps:
-            # 1. Act: softmax exploration over the command texts (a generator per step: resumable).
-            obs_ids = net.encode_states(envs.obs)
-            actions, _, _ = net.act(envs.obs, update_generator(cfg.seed, step, 0), cfg.temperature)
-            rewards, terminated, truncated, infos, final_obs = envs.step(actions.tolist())
-            # 2. Store: an ended episode's next state is its final observation, not the reset one.
-            next_texts = [final if final is not None else obs for final, obs in zip(final_obs, envs.obs, strict=True)]
-            replay.add({"state": obs_ids}, actions.numpy(), rewards * cfg.reward_scale,
-                       {"state": net.encode_states(next_texts)}, terminated, truncated)
-            for info in infos:
-                if "episode" in info:
-                    episodes.append({**info["episode"], "success": float(info.get("success", False))})
-            step += 1
-
-            # 3. Learn: double-DQN updates on replayed batches, then the periodic target copy.
-            if step * cfg.num_envs >= cfg.learning_starts and step % cfg.train_every == 0:
-                for k in range(cfg.updates_per_train):
-                    losses.append(dqn_update(
-                        net, target, replay, optimizer, np.random.default_rng([cfg.seed, step, k]),
-                        batch_size=cfg.batch_size, max_grad_norm=cfg.max_grad_norm, huber_delta=cfg.huber_delta,
-                        device=device, before_step=guard,
-                    ))
-            if step % target_every == 0:
-                copy_params(target, net)
-
-            # 4. Log (and checkpoint) every log_every frames.
-            if step % log_every == 0 or step == cfg.num_steps:
-                frames = step * cfg.num_envs
-                metrics = _window_metrics(
-                    episodes, losses, frames, time.perf_counter() - window_start, log_every * cfg.num_envs
-                )
-                if losses:  # a window before learning_starts has no update: its loss is NaN by design
-                    check_finite("losses", {k: v for k, v in metrics.items() if k in ("loss", "q_mean")},
-                                 step=frames, checkpoint=checkpoint)
-                logger.log(frames, metrics)
-                progress.update(frames, success=metrics["success_rate"], ret=metrics["return"])
-                episodes, losses, window_start = [], [], time.perf_counter()
-                if (step // log_every) % cfg.checkpoint_every == 0 or step == cfg.num_steps:
-                    checkpoint = save_checkpoint(
-                        run, frames, modules={"q": net, "target": target}, optimizers={"adam": optimizer},
-                        extra={"step": step, "frames": frames, "envs": envs.state()},
-                        arrays={REPLAY: replay.state_dict()}, keep_last=cfg.keep_checkpoints,
-                    )
-    envs.close()
+        loop.restore(checkpoint)
+    # A metrics row every log_every frames (rounded to whole vectorized steps), a checkpoint every
+    # checkpoint_every rows.
+    log_every = max(1, cfg.log_every // cfg.num_envs) * cfg.num_envs
+    run_off_policy(
+        run, loop, "drrn", total_frames=cfg.num_steps * cfg.num_envs, log_every=log_every,
+        checkpoint_every=log_every * cfg.checkpoint_every, save=lambda: loop.save(run),
+        resume_step=loop.frames if resume is not None else None, tensorboard=cfg.tensorboard,
+        progress_fields=lambda row: {"success": row["success_rate"], "ret": row["return"]}, console=console,
+    )
+    loop.envs.close()
     return run
 
 

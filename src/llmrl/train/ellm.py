@@ -24,8 +24,7 @@ from llmrl.train.ellm_components import build_embedder, build_intrinsic
 from llmrl.train.ellm_config import EllmConfig
 from llmrl.train.ellm_loop import EllmLoop
 from llmrl.train.heap import release_free_memory
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.progress import TrainingProgress
+from llmrl.train.offpolicy_run import run_off_policy
 from llmrl.train.run_dir import RunDir
 
 ALGO = "ellm"
@@ -85,33 +84,20 @@ def train_ellm(
         restore(loop, checkpoint)
         resume_step = loop.frames
         loop.last_checkpoint = str(checkpoint)
-    with MetricsLogger(run, resume_step=resume_step) as logger, TrainingProgress(
-        cfg.total_frames, f"ellm {cfg.intrinsic}", initial_frames=min(loop.frames, cfg.total_frames)
-    ) as progress:
-        next_log = _next_multiple(loop.frames, cfg.log_every)
-        next_checkpoint = _next_multiple(loop.frames, cfg.checkpoint_every or cfg.total_frames)
-        next_trim = loop.frames + TRIM_EVERY
-        while loop.frames < cfg.total_frames:
-            loop.step()
-            if loop.frames >= next_trim:
-                release_free_memory()  # keeps a long run's resident memory flat (llmrl.train.heap)
-                next_trim = loop.frames + TRIM_EVERY
-            done = loop.frames >= cfg.total_frames
-            if loop.frames < next_log and not done:
-                continue
-            # Checkpoints are taken right after a metrics row, so a resume starts a fresh interval.
-            row = loop.pop_interval()
-            logger.log(loop.frames, row)
-            progress.update(min(loop.frames, cfg.total_frames), **_progress_fields(row))
-            next_log = _next_multiple(loop.frames, cfg.log_every)
-            if loop.frames >= next_checkpoint or done:
-                loop.last_checkpoint = str(save(run, loop))
-                next_checkpoint = _next_multiple(loop.frames, cfg.checkpoint_every or cfg.total_frames)
+    next_trim = loop.frames + TRIM_EVERY
+
+    def trim() -> None:
+        nonlocal next_trim
+        if loop.frames >= next_trim:
+            release_free_memory()  # keeps a long run's resident memory flat (llmrl.train.heap)
+            next_trim = loop.frames + TRIM_EVERY
+
+    run_off_policy(
+        run, loop, f"ellm {cfg.intrinsic}", total_frames=cfg.total_frames, log_every=cfg.log_every,
+        checkpoint_every=cfg.checkpoint_every or cfg.total_frames, save=lambda: save(run, loop),
+        resume_step=resume_step, progress_fields=_progress_fields, on_step=trim,
+    )
     return run
-
-
-def _next_multiple(frames: int, every: int) -> int:
-    return (frames // every + 1) * every
 
 
 def _progress_fields(row: Mapping[str, Any]) -> dict[str, Any]:

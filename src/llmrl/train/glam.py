@@ -3,7 +3,8 @@
 `GlamConfig` holds every setting with the paper's values as defaults (Flan-T5 large,
 32 envs x 40 steps, 4 epochs, minibatch 64, Adam lr 1e-6, clip 0.2, entropy 0.01, value
 coef 0.5, grad norm 0.5, gamma = lambda = 0.99, reward x20, 1.5M frames). `train_glam`
-wires config -> envs -> policy -> `ppo_loop` -> run directory (metrics, checkpoints).
+wires config -> policy + envs -> `llmrl.train.ppo_run.run_ppo` (run directory, resume,
+`ppo_loop`, metrics, checkpoints), on one process or every rank of a torchrun job.
 The pieces (`build_policy`, `build_envs`, `build_optimizer`, `cfg.hyperparameters()`) are public
 so that distributed or baseline trainers assemble the same run differently.
 """
