@@ -82,3 +82,22 @@ def test_play_textworld_cli_script_and_walkthrough(cache, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Episode 0 won: score 1/1." in result.output
     assert runner.invoke(app, ["play", "textworld", "--challenge", "nope"]).exit_code != 0
+
+
+def test_zero_shot_eval_cli_on_textworld(cache, tmp_path, monkeypatch):
+    import json
+
+    from llmrl.cli import text_game_commands  # noqa: F401  (registers the commands)
+    from llmrl.cli.app import app
+    from llmrl.lm import tiny_random_lm
+
+    monkeypatch.setenv("LLMRL_CACHE_DIR", str(cache.parent))
+    model_dir = tiny_random_lm("llama").save_pretrained(tmp_path / "tiny")
+    result = CliRunner().invoke(app, [
+        "eval", "text-game", "--env", "textworld", "--model", str(model_dir), "--episodes", "1", "--max-steps", "3",
+        "--seed", str(SEED), "--chunk", "4", "--threads", "1", "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output.strip().splitlines()[-1])
+    assert out["env"] == "textworld" and out["episodes"] == 1 and out["rows"][0]["game"] == "textworld seed 3"
+    assert 1 <= out["rows"][0]["steps"] <= 3
