@@ -101,3 +101,14 @@ def test_zero_shot_eval_cli_on_textworld(cache, tmp_path, monkeypatch):
     out = json.loads(result.output.strip().splitlines()[-1])
     assert out["env"] == "textworld" and out["episodes"] == 1 and out["rows"][0]["game"] == "textworld seed 3"
     assert 1 <= out["rows"][0]["steps"] <= 3
+
+
+def test_challenge_settings_default_and_missing_ones_are_clear():
+    from llmrl.envs.text_games.textworld_env import challenge_settings
+
+    cooking = challenge_settings("tw-cooking", {"recipe": 2})
+    assert cooking["recipe"] == 2 and cooking["go"] == 1 and cooking["split"] is None
+    with pytest.raises(ValueError, match="'level'"):
+        generate_game(TextWorldGame("tw-coin_collector"), 0)
+    with pytest.raises(ValueError, match="unknown TextWorld challenge"):
+        TextWorldGame("tw-nope")

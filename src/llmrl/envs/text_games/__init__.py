@@ -10,6 +10,8 @@ gymnasium ids `TextWorldText-v0` and `ScienceWorldText-v0`.
 import gymnasium as gym
 
 from llmrl.envs.text_games.common import candidates
+from llmrl.envs.text_games.prompt import TextGamePrompter, text_game_prompt
+from llmrl.envs.text_games.scienceworld_env import ScienceWorldTextEnv
 from llmrl.envs.text_games.textworld_env import CHALLENGES, TextWorldEnv, TextWorldGame, game_file, generate_game
 
 IDS = {
@@ -30,10 +32,13 @@ register_envs()
 __all__ = [
     "CHALLENGES",
     "IDS",
+    "ScienceWorldTextEnv",
+    "TextGamePrompter",
     "TextWorldEnv",
     "TextWorldGame",
     "candidates",
     "game_file",
     "generate_game",
     "register_envs",
+    "text_game_prompt",
 ]

@@ -21,6 +21,7 @@ otherwise the env's RNG (seeded by `reset(seed=...)`) draws one from `game_seeds
 pool is given, else any seed in [0, 2**31) (a new game almost every episode).
 """
 
+import argparse
 import hashlib
 import json
 import re
@@ -103,8 +104,21 @@ def generate_game(spec: TextWorldGame, seed: int):
         options.quest_length = spec.quest_length
         options.quest_breadth = spec.quest_breadth
         return textworld.generator.make_game(options)
-    make = textworld.challenges.CHALLENGES[spec.challenge][1]
-    return make(dict(spec.settings), options)
+    _, make, add_arguments = textworld.challenges.CHALLENGES[spec.challenge]
+    try:
+        return make(challenge_settings(spec.challenge, spec.settings), options)
+    except KeyError as error:
+        raise ValueError(f"TextWorld's {spec.challenge} needs the setting {error.args[0]!r} in settings=...; "
+                         f"see `tw-make {spec.challenge} --help`") from error
+
+
+def challenge_settings(challenge: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` over the challenge's own defaults (those of its `tw-make` options)."""
+    textworld = _textworld()
+    parser = argparse.ArgumentParser(add_help=False)
+    textworld.challenges.CHALLENGES[challenge][2](parser)
+    defaults = {a.dest: a.default for a in parser._actions if not a.required and a.default != argparse.SUPPRESS}
+    return {**defaults, **settings}
 
 
 def game_file(spec: TextWorldGame, seed: int, cache_dir: str | Path | None = None) -> Path:
