@@ -54,3 +54,5 @@ def test_bench_many_candidates_json_on_a_tiny_model(tmp_path, monkeypatch):
     # 3 candidates: all the richest state's own commands; 40: its own first, then other games' commands.
     assert rows[0]["own_candidates"] == 3 and 3 < rows[3]["own_candidates"] <= 40
     assert all(r["seconds"] > 0 and r["max_abs_diff_vs_naive"] < 1e-4 for r in rows)
+    # Shared feeds the fewest tokens (a prefix tree), naive the most (the prompt once per candidate).
+    assert rows[3]["fed_tokens"] < rows[4]["fed_tokens"] < rows[5]["fed_tokens"]

@@ -25,7 +25,7 @@ import torch
 
 from llmrl.lm.kv_scoring import DEFAULT_KV_TOKEN_BUDGET, score_kv_reuse
 from llmrl.lm.model import LanguageModel
-from llmrl.lm.scoring import CandidateTree
+from llmrl.lm.scoring import DEFAULT_TOKEN_BUDGET, CandidateTree, micro_batches
 
 ACTIONS = ["turn left", "turn right", "go forward", "pick up", "drop", "toggle"]
 COLORS = ["red", "green", "blue", "purple", "yellow", "grey"]
@@ -314,7 +314,19 @@ def bench_many_candidates(
     def run(method: str, prompts: list[str], cands: list[list[str]]) -> list[torch.Tensor]:
         if method == "kv":
             return score_kv_reuse(lm, prompts, cands, token_budget=kv_token_budget)
-        return lm.score(prompts, cands, method=method)
+        if method == "shared":
+            return lm.score(prompts, cands, method=method)
+        # Naive: `lm.score` batches whole prompts, all of a prompt's rows at once (500 rows of ~280
+        # tokens: ~140k tokens, GBs of activations); chunks of candidates keep each call near the
+        # model's token budget.
+        out = []
+        for prompt, options in zip(prompts, cands, strict=True):
+            pair = lm.encode([prompt], [options])[0]
+            per_row = len(pair.prompt) + max(len(c) for c in pair.candidates)
+            size = max(1, DEFAULT_TOKEN_BUDGET // per_row)
+            out.append(torch.cat([lm.score([prompt], [options[i : i + size]], method="naive")[0]
+                                  for i in range(0, len(options), size)]))
+        return out
 
     sets = {n: candidate_sets(states, pool, n, num_prompts) for n in sorted(set(counts))}
     warm = sets[min(sets)]
@@ -343,6 +355,7 @@ def bench_many_candidates(
                 "own_candidates": sum(k for _, _, k in chosen) / num_prompts,
                 "prompt_tokens": sum(len(p.prompt) for p in pairs) / num_prompts,
                 "candidate_tokens": sum(len(c) for p in pairs for c in p.candidates) / (n * num_prompts),
+                "fed_tokens": fed_tokens(pairs, method, kv_token_budget) / num_prompts,
                 "seconds": seconds,
                 "ms_per_prompt": 1000 * seconds / num_prompts,
                 "speedup_vs_naive": naive_seconds / seconds,
@@ -365,6 +378,21 @@ def bench_many_candidates(
         "cpu_model": cpu_model(),
     }
     return rows, summary
+
+
+def fed_tokens(pairs, method: str, kv_token_budget: int = DEFAULT_KV_TOKEN_BUDGET) -> int:
+    """Tokens each method feeds through the model: KV reuse's rows with their padding, naive's without."""
+    if method == "shared":
+        return sum(len(p.prompt) + len(CandidateTree(p.candidates)) for p in pairs)
+    if method == "kv":
+        total = 0
+        for p in pairs:
+            # As KVReuseScorer cuts them: rows of cand[:-1], padded to the longest of their micro-batch.
+            lengths = [len(c) - 1 for c in p.candidates if len(c) > 1]
+            groups = micro_batches([len(p.prompt) + n for n in lengths], kv_token_budget, max_padding=1.0)
+            total += len(p.prompt) + sum(len(g) * max(lengths[i] for i in g) for g in groups)
+        return total
+    return sum(len(p.prompt) + len(c) - 1 for p in pairs for c in p.candidates)
 
 
 def cpu_model() -> str:
