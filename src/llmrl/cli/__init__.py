@@ -14,5 +14,6 @@ def main() -> None:
     from llmrl.cli import ellm_commands  # noqa: F401
     from llmrl.cli import glam_commands  # noqa: F401
     from llmrl.cli import preset_commands  # noqa: F401
+    from llmrl.cli import text_game_commands  # noqa: F401
 
     app()
