@@ -118,17 +118,30 @@ def bench_glam_command(
     num_steps: int | None = typer.Option(None, "--steps", min=1, help="Steps per env per rollout [2; --nproc: 8]."),
     nproc: str | None = typer.Option(None, "--nproc", help="Data-parallel scaling instead: rank counts, e.g. 1,2."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Fresh-policy runs per method; the fastest counts."),
+    lora: bool = typer.Option(False, "--lora", help="LoRA adapters (r 16) instead of full fine-tuning."),
+    precision: str = typer.Option("auto", "--precision", help="The fast path's precision: auto, bf16 or fp32."),
+    paths: str = typer.Option("fast,fp32,naive", "--paths", help="Paths to time, comma-separated."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads for every path [torch's]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
-    """Frames/s of one PPO update with shared against naive scoring, or its scaling over ranks (--nproc)."""
+    """Frames/s of one PPO update on the fast path (bf16 + prefix reuse), the fp32 shared path and naive
+    scoring, or its scaling over ranks (--nproc)."""
     from llmrl.bench.glam import SCALING_MODEL, bench_glam, bench_glam_scaling
     from llmrl.bench.report import report
 
     if nproc is None:
-        with Console(stderr=True).status("timing") as status:
-            rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2, num_steps=num_steps or 2,
-                                       repeats=repeats, progress=status.update)
-        report("GLAM rollout + update, shared vs naive scoring", rows, summary, as_json)
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        try:
+            with Console(stderr=True).status("timing") as status:
+                rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2,
+                                           num_steps=num_steps or 2, repeats=repeats, lora=lora,
+                                           precision=precision, paths=paths.split(","), progress=status.update)
+        except ValueError as error:
+            raise _fail(error) from error
+        report("GLAM rollout + update: fast path vs fp32 shared vs naive scoring", rows, summary, as_json)
         return
     if repeats != 1:
         raise typer.BadParameter("--repeats applies to the shared-vs-naive bench, not to --nproc scaling",
