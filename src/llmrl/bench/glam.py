@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +207,79 @@ def _scaling_rank(rank: int, world_size: int, port: int, cfg: GlamConfig, update
         if world.is_main:
             Path(out).write_text(json.dumps({"seconds": time.perf_counter() - start}))
     shutdown(world)
+
+
+# ------------------------------------------------------------------ zero-shot diagnosis
+ZERO_SHOT_SETTINGS = (
+    ("glam", "sum", 3), ("glam", "mean", 3), ("glam", "mean", 2), ("glam", "mean", 1), ("chat", "mean", 3),
+)
+"""(template, normalize, history) of the zero-shot table; the uniform random policy is added to it."""
+
+
+class UniformPolicy:
+    """Uniformly random actions drawn from the evaluation's generator (the baseline of the zero-shot table)."""
+
+    def __init__(self, action_names: Sequence[str]) -> None:
+        self.action_names = tuple(action_names)
+
+    def train(self, mode: bool = True) -> UniformPolicy:
+        return self
+
+    def act(self, prompts: Sequence[str], generator=None):
+        import torch
+
+        actions = torch.randint(len(self.action_names), (len(prompts),), generator=generator)
+        log_probs = torch.full((len(prompts),), -float(torch.log(torch.tensor(float(len(self.action_names))))))
+        return actions, log_probs, torch.zeros(len(prompts))
+
+
+def bench_glam_zero_shot(
+    model: str = "smollm2-135m", *, episodes: int = 100, seed: int = 0, room_size: int = 5, num_dists: int = 1,
+    settings: Sequence[tuple[str, str, int]] = ZERO_SHOT_SETTINGS, precision: str = "auto", num_envs: int = 16,
+    progress: Callable[[str], None] = lambda _: None, on_row: Callable[[dict], None] = lambda _: None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Zero-shot success of the untrained LM policy on GoTo (room_size, num_dists) per prompt setting.
+
+    Every setting and the uniform random policy play the same seeded episodes (episode i: seed
+    1e9*seed + i), actions sampled. `p_first` is the policy's mean probability of each action
+    on the first prompt of the first 16 episodes: where the probability mass goes before any move.
+    `on_row(row)` hears each row as soon as it is measured.
+    """
+    import torch
+
+    from llmrl.eval.glam_eval import evaluate_policy
+    from llmrl.eval.stats import episode_seeds
+    from llmrl.train.glam import build_lm, build_template, make_prompt_env
+
+    base = GlamConfig(seed=seed, model=model, env_id="BabyAIText-GoTo-v0", room_size=room_size, num_dists=num_dists,
+                      precision=precision, reuse_prefix=True)
+    lm = build_lm(base)
+    rows = []
+    start = time.perf_counter()
+    for template, normalize, history in settings:
+        progress(f"{template}/{normalize}/h{history}")
+        cfg = replace(base, template=template, normalize=normalize, history=history)
+        policy = build_policy(cfg, lm)
+        result = evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
+        tmpl = build_template(cfg, policy, None)
+        first = []
+        for episode_seed in episode_seeds(seed, min(episodes, 16)):
+            env = make_prompt_env(cfg, tmpl)
+            first.append(env.reset(seed=episode_seed)[0])
+            env.close()
+        with torch.no_grad():
+            probs = torch.softmax(policy.distribution(first)[0], dim=-1).mean(0)
+        rows.append({"policy": f"{template}/{normalize}/h{history}", "success_rate": result.success_rate,
+                     "ci_low": result.ci_low, "ci_high": result.ci_high, "mean_length": result.mean_length,
+                     "p_first": dict(zip(policy.action_names, (round(p, 3) for p in probs.tolist()), strict=True))})
+        on_row(rows[-1])
+    uniform = UniformPolicy(build_policy(base, lm).action_names)
+    result = evaluate_policy(uniform, base, episodes=episodes, seed=seed, num_envs=num_envs)
+    rows.append({"policy": "uniform random", "success_rate": result.success_rate, "ci_low": result.ci_low,
+                 "ci_high": result.ci_high, "mean_length": result.mean_length,
+                 "p_first": dict.fromkeys(uniform.action_names, round(1 / len(uniform.action_names), 3))})
+    on_row(rows[-1])
+    summary = {"model": model, "env": f"BabyAIText-GoTo-v0 room_size={room_size} num_dists={num_dists}",
+               "episodes": episodes, "seed": seed, "precision": lm.precision, "cpu": _cpu_model(),
+               "threads": _threads(), "seconds": time.perf_counter() - start}
+    return rows, summary
