@@ -63,3 +63,17 @@ def test_cli_repeats_reaches_the_bench_and_is_refused_with_nproc():
     assert {"speedup_vs_fp32", "speedup", "cpu", "lora"} <= set(summary)
     refused = runner.invoke(app, ["bench", "glam", "--nproc", "1", "--repeats", "2"])
     assert refused.exit_code != 0 and "--repeats applies to the shared-vs-naive bench" in refused.output
+
+
+def test_zero_shot_table_rows_share_episodes_and_report_first_step_probabilities():
+    from llmrl.bench.glam import bench_glam_zero_shot, parse_setting
+
+    rows, summary = bench_glam_zero_shot("tiny-llama", episodes=1, settings=["glam/mean/h1", "uniform"], num_envs=1)
+    assert [row["policy"] for row in rows] == ["glam/mean/h1", "uniform random"]
+    for row in rows:
+        assert 0 <= row["ci_low"] <= row["success_rate"] <= row["ci_high"] <= 1
+        assert sum(row["p_first"].values()) == pytest.approx(1, abs=0.01) and len(row["p_first"]) == 6
+    assert summary["episodes"] == 1 and summary["cpu"] and summary["precision"] in ("bf16", "fp32")
+    assert parse_setting("chat/sum/h3") == ("chat", "sum", 3) and parse_setting("uniform") is None
+    with pytest.raises(ValueError, match="TEMPLATE/NORMALIZE/hHISTORY"):
+        parse_setting("glam/max/h3")

@@ -13,7 +13,8 @@ import llmrl.lm.precision as precision
 from llmrl.lm import apply_lora, tiny_random_lm
 from llmrl.lm.precision import resolve_precision
 
-HEADER = "possible action of the agent : turn left , turn right , go forward . goal of the agent : go to the red ball . "
+HEADER = ("possible action of the agent : turn left , turn right , go forward . "
+          "goal of the agent : go to the red ball . ")
 PROMPTS = [
     HEADER + "observation 0 : you see a wall . action 0 :",
     HEADER + "observation 0 : you see a wall . action 0 : turn left . observation 1 : you see a key . action 1 :",

@@ -210,10 +210,22 @@ def _scaling_rank(rank: int, world_size: int, port: int, cfg: GlamConfig, update
 
 
 # ------------------------------------------------------------------ zero-shot diagnosis
-ZERO_SHOT_SETTINGS = (
-    ("glam", "sum", 3), ("glam", "mean", 3), ("glam", "mean", 2), ("glam", "mean", 1), ("chat", "mean", 3),
-)
-"""(template, normalize, history) of the zero-shot table; the uniform random policy is added to it."""
+ZERO_SHOT_SETTINGS = ("glam/sum/h3", "glam/mean/h3", "glam/mean/h2", "glam/mean/h1", "chat/mean/h3", "uniform")
+"""The zero-shot table's rows: template/normalize/hHISTORY of the LM policy, and the uniform random policy."""
+
+
+def parse_setting(text: str) -> tuple[str, str, int] | None:
+    """"glam/mean/h3" -> ("glam", "mean", 3); "uniform" -> None (the uniform random policy)."""
+    if text == "uniform":
+        return None
+    try:
+        template, normalize, history = text.split("/")
+        if template not in ("glam", "chat") or normalize not in ("sum", "mean") or not history.startswith("h"):
+            raise ValueError
+        return template, normalize, int(history[1:])
+    except ValueError:
+        raise ValueError(f"a zero-shot setting is TEMPLATE/NORMALIZE/hHISTORY (e.g. glam/mean/h3) or 'uniform', "
+                         f"got {text!r}") from None
 
 
 class UniformPolicy:
@@ -235,7 +247,7 @@ class UniformPolicy:
 
 def bench_glam_zero_shot(
     model: str = "smollm2-135m", *, episodes: int = 100, seed: int = 0, room_size: int = 5, num_dists: int = 1,
-    settings: Sequence[tuple[str, str, int]] = ZERO_SHOT_SETTINGS, precision: str = "auto", num_envs: int = 16,
+    settings: Sequence[str] = ZERO_SHOT_SETTINGS, precision: str = "auto", num_envs: int = 16,
     progress: Callable[[str], None] = lambda _: None, on_row: Callable[[dict], None] = lambda _: None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Zero-shot success of the untrained LM policy on GoTo (room_size, num_dists) per prompt setting.
@@ -256,7 +268,8 @@ def bench_glam_zero_shot(
     lm = build_lm(base)
     rows = []
     start = time.perf_counter()
-    for template, normalize, history in settings:
+    parsed = [parse_setting(text) for text in settings]
+    for template, normalize, history in (p for p in parsed if p is not None):
         progress(f"{template}/{normalize}/h{history}")
         cfg = replace(base, template=template, normalize=normalize, history=history)
         policy = build_policy(cfg, lm)
@@ -273,13 +286,20 @@ def bench_glam_zero_shot(
                      "ci_low": result.ci_low, "ci_high": result.ci_high, "mean_length": result.mean_length,
                      "p_first": dict(zip(policy.action_names, (round(p, 3) for p in probs.tolist()), strict=True))})
         on_row(rows[-1])
-    uniform = UniformPolicy(build_policy(base, lm).action_names)
-    result = evaluate_policy(uniform, base, episodes=episodes, seed=seed, num_envs=num_envs)
-    rows.append({"policy": "uniform random", "success_rate": result.success_rate, "ci_low": result.ci_low,
-                 "ci_high": result.ci_high, "mean_length": result.mean_length,
-                 "p_first": dict.fromkeys(uniform.action_names, round(1 / len(uniform.action_names), 3))})
-    on_row(rows[-1])
+    if None in parsed:
+        rows.append(_uniform_row(base, build_policy(base, lm).action_names, episodes, seed, num_envs))
+        on_row(rows[-1])
     summary = {"model": model, "env": f"BabyAIText-GoTo-v0 room_size={room_size} num_dists={num_dists}",
                "episodes": episodes, "seed": seed, "precision": lm.precision, "cpu": _cpu_model(),
                "threads": _threads(), "seconds": time.perf_counter() - start}
     return rows, summary
+
+
+def _uniform_row(base: GlamConfig, action_names, episodes: int, seed: int, num_envs: int) -> dict[str, Any]:
+    from llmrl.eval.glam_eval import evaluate_policy
+
+    uniform = UniformPolicy(action_names)
+    result = evaluate_policy(uniform, base, episodes=episodes, seed=seed, num_envs=num_envs)
+    return {"policy": "uniform random", "success_rate": result.success_rate, "ci_low": result.ci_low,
+            "ci_high": result.ci_high, "mean_length": result.mean_length,
+            "p_first": dict.fromkeys(uniform.action_names, round(1 / len(uniform.action_names), 3))}

@@ -125,6 +125,8 @@ def bench_glam_command(
     zero_shot: int | None = typer.Option(None, "--zero-shot", min=1,
                                          help="Instead: zero-shot success over N seeded GoTo 5x5 episodes per "
                                               "prompt setting (template/normalize/history) and a random policy."),
+    settings: str | None = typer.Option(None, "--settings", help="With --zero-shot: rows, e.g. "
+                                        "glam/mean/h3,chat/sum/h1,uniform [default: the docs/glam.md table]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Frames/s of one PPO update on the fast path (bf16 + prefix reuse), the fp32 shared path and naive
@@ -137,11 +139,12 @@ def bench_glam_command(
 
         torch.set_num_threads(threads)
     if zero_shot is not None:
-        from llmrl.bench.glam import bench_glam_zero_shot
+        from llmrl.bench.glam import ZERO_SHOT_SETTINGS, bench_glam_zero_shot
 
         with Console(stderr=True).status("evaluating") as status:
             rows, summary = bench_glam_zero_shot(
                 model or "smollm2-135m", episodes=zero_shot, precision=precision, progress=status.update,
+                settings=settings.split(",") if settings else ZERO_SHOT_SETTINGS,
                 on_row=lambda row: typer.echo(json.dumps(row), err=True))
         report("GLAM zero-shot success on GoTo (same seeded episodes, actions sampled)", rows, summary, as_json)
         return

@@ -14,6 +14,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.cache_utils import Cache
 
+from llmrl.lm.precision import resolve_precision
 from llmrl.lm.scoring import (
     DEFAULT_TOKEN_BUDGET,
     METHODS,
@@ -27,7 +28,6 @@ from llmrl.lm.scoring import (
     _PrefixLayer,
     micro_batches,
 )
-from llmrl.lm.precision import resolve_precision
 from llmrl.lm.tokenization import BoundaryTokenizer, EncodedPair
 
 if TYPE_CHECKING:
