@@ -40,6 +40,11 @@ class LLMPolicy(nn.Module):
 
     `normalize="mean"` uses the per-token mean log-likelihood (length-normalized scores);
     `scoring="naive"` scores one padded row per (prompt, action), the slow reference path.
+    `reuse_prefix=True` (causal LMs, shared scoring) reuses the keys and values of prompt prefixes
+    found by token ids: in a rollout each step starts from the previous step of its episode (the
+    instruction and goal at least), and in the update an episode's steps compute their common
+    prefix once (`LanguageModel.score(reuse_prefix=True)`; same log-probs and values to rounding).
+    The LM's `precision` (fp32 or bf16) sets the body's compute dtype; values and log-softmax are fp32.
     `action_names` may be reassigned (a variant with other command names) without retraining.
     """
 
@@ -51,6 +56,7 @@ class LLMPolicy(nn.Module):
         normalize: str = "sum",
         scoring: str = "shared",
         value_inner: int = 1024,
+        reuse_prefix: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(lm, LanguageModel):
@@ -66,6 +72,7 @@ class LLMPolicy(nn.Module):
         self.normalize = normalize
         self.scoring = scoring
         self.value_inner = value_inner
+        self.reuse_prefix = bool(reuse_prefix)
 
     @property
     def action_names(self) -> tuple[str, ...]:
@@ -89,8 +96,9 @@ class LLMPolicy(nn.Module):
                 grad=grad,
                 return_hidden=True,
                 truncate="left",
+                reuse_prefix=self.reuse_prefix and self.scoring == "shared" and not self.lm.is_encoder_decoder,
             )
-            return torch.stack(scores).float(), self.value_head(hidden)
+            return torch.stack(scores).float(), self.value_head(hidden.float())
 
     @torch.no_grad()
     def act(self, prompts: Sequence[str], generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -151,6 +159,8 @@ class LLMPolicy(nn.Module):
             "normalize": self.normalize,
             "scoring": self.scoring,
             "value_inner": self.value_inner,
+            "reuse_prefix": self.reuse_prefix,
+            "precision": self.lm.precision,
         }
         (directory / POLICY_FILE).write_text(json.dumps(settings, indent=2) + "\n")
         return directory
@@ -171,7 +181,9 @@ class LLMPolicy(nn.Module):
             normalize=settings["normalize"],
             scoring=settings["scoring"],
             value_inner=settings["value_inner"],
+            reuse_prefix=settings.get("reuse_prefix", False),
         )
+        policy.lm.precision = settings.get("precision", "fp32")
         policy.value_head.load_state_dict(load_file(str(directory / VALUE_HEAD_FILE), device=str(policy.lm.device)))
         return policy
 

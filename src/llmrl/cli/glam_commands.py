@@ -112,17 +112,45 @@ def bench_glam_command(
     num_steps: int | None = typer.Option(None, "--steps", min=1, help="Steps per env per rollout [2; --nproc: 8]."),
     nproc: str | None = typer.Option(None, "--nproc", help="Data-parallel scaling instead: rank counts, e.g. 1,2."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Fresh-policy runs per method; the fastest counts."),
+    lora: bool = typer.Option(False, "--lora", help="LoRA adapters (r 16) instead of full fine-tuning."),
+    precision: str = typer.Option("auto", "--precision", help="The fast path's precision: auto, bf16 or fp32."),
+    paths: str = typer.Option("fast,fp32,naive", "--paths", help="Paths to time, comma-separated."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads for every path [torch's]."),
+    zero_shot: int | None = typer.Option(None, "--zero-shot", min=1,
+                                         help="Instead: zero-shot success over N seeded GoTo 5x5 episodes per "
+                                              "prompt setting (template/normalize/history) and a random policy."),
+    settings: str | None = typer.Option(None, "--settings", help="With --zero-shot: rows, e.g. "
+                                        "glam/mean/h3,chat/sum/h1,uniform [default: the docs/glam.md table]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
-    """Frames/s of one PPO update with shared against naive scoring, or its scaling over ranks (--nproc)."""
+    """Frames/s of one PPO update on the fast path (bf16 + prefix reuse), the fp32 shared path and naive
+    scoring, or its scaling over ranks (--nproc)."""
     from llmrl.bench.glam import SCALING_MODEL, bench_glam, bench_glam_scaling
     from llmrl.bench.report import report
 
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    if zero_shot is not None:
+        from llmrl.bench.glam import ZERO_SHOT_SETTINGS, bench_glam_zero_shot
+
+        with Console(stderr=True).status("evaluating") as status:
+            rows, summary = bench_glam_zero_shot(
+                model or "smollm2-135m", episodes=zero_shot, precision=precision, progress=status.update,
+                settings=settings.split(",") if settings else ZERO_SHOT_SETTINGS,
+                on_row=lambda row: typer.echo(json.dumps(row), err=True))
+        report("GLAM zero-shot success on GoTo (same seeded episodes, actions sampled)", rows, summary, as_json)
+        return
     if nproc is None:
-        with Console(stderr=True).status("timing") as status:
-            rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2, num_steps=num_steps or 2,
-                                       repeats=repeats, progress=status.update)
-        report("GLAM rollout + update, shared vs naive scoring", rows, summary, as_json)
+        try:
+            with Console(stderr=True).status("timing") as status:
+                rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2,
+                                           num_steps=num_steps or 2, repeats=repeats, lora=lora,
+                                           precision=precision, paths=paths.split(","), progress=status.update)
+        except ValueError as error:
+            raise _fail(error) from error
+        report("GLAM rollout + update: fast path vs fp32 shared vs naive scoring", rows, summary, as_json)
         return
     if repeats != 1:
         raise typer.BadParameter("--repeats applies to the shared-vs-naive bench, not to --nproc scaling",
@@ -143,9 +171,12 @@ def bench_glam_command(
 @app.command("demo")
 def demo(
     config: Path = typer.Option(Path(DEMO_CONFIG), "--config", help="Training preset [default: cpu-demo]."),
-    episodes: int = typer.Option(10, "--episodes", min=1, help="Evaluation episodes after training."),
+    episodes: int = typer.Option(30, "--episodes", min=1, help="Evaluation episodes, before and after training."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads [torch's default]."),
+    overrides: list[str] | None = typer.Argument(None, help="key=value overrides of the preset."),
 ) -> None:
-    """The tour: train GLAM with the embedded SmolLM2 (cpu-demo), evaluate it, plot its curve."""
+    """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it again
+    on the same seeded episodes, plot its success curve."""
     from llmrl.eval.glam_eval import evaluate_policy, markdown_table
     from llmrl.eval.plots import plot_learning_curves
     from llmrl.train import ConfigError, latest_checkpoint
@@ -154,31 +185,63 @@ def demo(
 
     console = Console()
     start = time.perf_counter()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     try:
-        cfg = load_config(GlamConfig, config_file(config, "glam"))
+        cfg = load_config(GlamConfig, config_file(config, "glam"), overrides or [])
     except ConfigError as error:
         raise _fail(error) from error
-    console.rule(f"1/3 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates)")
-    run = train_glam(cfg, config_path=config, console=console, log_every_s=0.0)
-    console.rule(f"2/3 evaluating on {episodes} episodes (actions sampled, seeds 0..{episodes - 1})")
+
+    def evaluate(policy, label: str):
+        with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task(label, total=episodes)
+
+            def on_episode(done: int) -> None:
+                bar.update(task, completed=done)
+                if not console.is_terminal and (done % 10 == 0 or done == episodes):
+                    console.print(f"{label}: episode {done}/{episodes} done", highlight=False)
+
+            return evaluate_policy(policy, cfg, episodes=episodes, num_envs=min(episodes, 10), on_episode=on_episode)
+
+    seeds = f"seeds 0..{episodes - 1}, actions sampled"
+    console.rule(f"1/4 evaluating the pretrained {cfg.model} zero-shot on {episodes} episodes ({seeds})")
     policy = build_policy(cfg)
+    console.print(f"{policy.lm!r}", highlight=False)
+    before = evaluate(policy, "before")
+    console.rule(f"2/4 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates of "
+                 f"{cfg.frames_per_update} frames)")
+    trained_at = time.perf_counter()
+    run = train_glam(cfg, config_path=config, console=console, log_every_s=0.0)
+    train_s = time.perf_counter() - trained_at
+    console.rule(f"3/4 evaluating the trained policy on the same {episodes} episodes")
     load_policy_checkpoint(policy, run.path)
-    with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
-        task = bar.add_task("episodes", total=episodes)
-
-        def on_episode(done: int) -> None:
-            bar.update(task, completed=done)
-            if not console.is_terminal:  # no live bar in a log file: one line per episode instead
-                console.print(f"episode {done}/{episodes} done", highlight=False)
-
-        result = evaluate_policy(policy, cfg, episodes=episodes, num_envs=min(episodes, 10), on_episode=on_episode)
-    (run.path / "eval.md").write_text(markdown_table([result]))
-    console.print(markdown_table([result]), markup=False)
-    console.rule("3/3 plotting")
+    after = evaluate(policy, "after")
+    table = _before_after_table(before, after)
+    (run.path / "eval.md").write_text(table + "\n" + markdown_table([before, after]))
+    console.print(table, markup=False, highlight=False)
+    if after.ci_low > before.ci_high:
+        verdict = "after > before: the 99% intervals do not overlap"
+    elif after.success_rate > before.success_rate:
+        verdict = "after > before, but the 99% intervals overlap: not a significant rise at this size"
+    else:
+        verdict = "no rise: this short CPU run does not improve the policy (see docs/glam.md)"
+    console.print(verdict, highlight=False)
+    console.rule("4/4 plotting")
     plot = plot_learning_curves([run.path], x="frames", y="success_rate")
     console.print(f"run directory : {run.path}")
     console.print(f"metrics (CSV) : {run.metrics_path}   TensorBoard: tensorboard --logdir {run.tb_dir}")
     console.print(f"checkpoint    : {latest_checkpoint(run.path)}")
     console.print(f"evaluation    : {run.path / 'eval.md'}")
     console.print(f"plot          : {plot}")
-    console.print(f"done in {time.perf_counter() - start:.0f} s")
+    console.print(f"training took {train_s:.0f} s; done in {time.perf_counter() - start:.0f} s")
+
+
+def _before_after_table(before, after) -> str:
+    """Markdown: success rate (99% Wilson interval), mean return and length, before and after training."""
+    lines = ["| policy | success rate | 99% CI | mean return | mean length | episodes |", "|---|---|---|---|---|---|"]
+    for name, result in (("pretrained (before)", before), ("trained (after)", after)):
+        lines.append(f"| {name} | {result.success_rate:.3f} | [{result.ci_low:.3f}, {result.ci_high:.3f}] | "
+                     f"{result.mean_return:.3f} | {result.mean_length:.1f} | {result.episodes} |")
+    return "\n".join(lines) + "\n"

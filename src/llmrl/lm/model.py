@@ -1,9 +1,10 @@
 """`LanguageModel`: a Hugging Face model + tokenizer with candidate scoring and generation."""
 
 import json
+import os
 from collections import OrderedDict
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers.cache_utils import Cache
 
+from llmrl.lm.precision import resolve_precision
 from llmrl.lm.scoring import (
     DEFAULT_TOKEN_BUDGET,
     METHODS,
@@ -21,6 +24,8 @@ from llmrl.lm.scoring import (
     PrefixKV,
     ScoreOutput,
     Seq2SeqScorer,
+    _pad,
+    _PrefixLayer,
     micro_batches,
 )
 from llmrl.lm.tokenization import BoundaryTokenizer, EncodedPair
@@ -32,6 +37,8 @@ METADATA_FILE = "llmrl_lm.json"
 ADAPTER_DIR = "adapter"
 TRUNCATE = (None, "left")
 PREFIX_CACHE_SIZE = 4
+PROMPT_KV_SIZE = 32  # prompts whose keys and values `reuse_prefix` keeps (a few MB each for SmolLM2)
+MIN_GROUP_PREFIX = 8  # shortest common prefix worth its own forward pass under grad (tokens)
 
 
 class LanguageModel:
@@ -49,6 +56,7 @@ class LanguageModel:
         *,
         name: str,
         device: str | torch.device = "cpu",
+        precision: str = "fp32",
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -67,6 +75,63 @@ class LanguageModel:
         # for the weights whose fingerprint is `_prefix_weights`.
         self._prefixes: OrderedDict[tuple[int, ...], PrefixKV] = OrderedDict()
         self._prefix_weights: tuple = ()
+        # reuse_prefix: keys and values of recently scored prompts (no grad), valid for `_prompt_weights`.
+        self._prompt_kv: OrderedDict[tuple[int, ...], tuple[list[torch.Tensor], list[torch.Tensor]]] = OrderedDict()
+        self._prompt_weights: tuple = ()
+        # bf16 copies of the body's linear weights that need no grad, with the (storage, version) they copy.
+        self._bf16: dict[int, tuple[tuple[int, int], torch.Tensor]] = {}
+        self._scorer.body_context = self._body_context
+        self.precision = precision
+
+    # ---------------------------------------------------------------- precision
+    @property
+    def precision(self) -> str:
+        """"fp32" or "bf16": the dtype of the transformer body's matrix products (set "auto" to detect)."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        resolved = resolve_precision(value, self.device)
+        if resolved == "bf16" and self.is_encoder_decoder:
+            if value != "auto":
+                raise ValueError("bf16 compute is implemented for causal models; use precision='fp32' for "
+                                 f"{self.name}")
+            resolved = "fp32"
+        self._precision = resolved
+        self._bf16.clear()
+        self.clear_prefix_cache()
+
+    def _linears(self) -> Iterator[nn.Linear]:
+        body = getattr(self.base_model, self.base_model.base_model_prefix)
+        return (m for m in body.modules() if isinstance(m, nn.Linear))
+
+    @contextmanager
+    def _body_context(self):
+        """Runs the transformer body in `precision`: bf16 autocast, frozen (or, without grad, all)
+        linear weights read from bf16 copies made once per weight version, so that autocast does not
+        cast them again at every call. Weights that get a gradient are cast by autocast (the cast is
+        differentiable, so their fp32 values are what the optimizer updates)."""
+        if self._precision != "bf16":
+            yield
+            return
+        grad = torch.is_grad_enabled()
+        swapped = []
+        try:
+            for module in self._linears():
+                weight = module._parameters["weight"]
+                if weight is None or (grad and weight.requires_grad):
+                    continue
+                stamp = (weight.data_ptr(), weight._version)
+                cached = self._bf16.get(id(module))
+                if cached is None or cached[0] != stamp:
+                    cached = self._bf16[id(module)] = (stamp, weight.detach().to(torch.bfloat16))
+                swapped.append((module, weight))
+                module._parameters["weight"] = cached[1]
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                yield
+        finally:
+            for module, weight in swapped:
+                module._parameters["weight"] = weight
 
     @property
     def base_model(self) -> PreTrainedModel:
@@ -98,7 +163,8 @@ class LanguageModel:
     def __repr__(self) -> str:
         kind = "encoder-decoder" if self.is_encoder_decoder else "causal"
         lora = ", lora" if self.has_adapters else ""
-        return f"LanguageModel({self.name!r}, {kind}, hidden={self.hidden_size}, device={self.device}{lora})"
+        return (f"LanguageModel({self.name!r}, {kind}, hidden={self.hidden_size}, device={self.device}, "
+                f"{self._precision}{lora})")
 
     def parameters(self):
         """Parameters of the model (only the trainable ones require grad under LoRA)."""
@@ -159,6 +225,7 @@ class LanguageModel:
         token_budget: int = DEFAULT_TOKEN_BUDGET,
         truncate: str | None = None,
         prefix: str | None = None,
+        reuse_prefix: bool = False,
     ) -> list[torch.Tensor] | tuple[list[torch.Tensor], torch.Tensor]:
         """Log-likelihood of each candidate after its prompt.
 
@@ -179,6 +246,16 @@ class LanguageModel:
         each prompt is computed. A prompt whose token ids do not start with the prefix's
         own ids (a BPE merge across the boundary, or left truncation) is scored without
         the cache: same scores, no saving. End the prefix at a newline to avoid that.
+
+        `reuse_prefix`: find shared prompt prefixes by their token ids, with no prefix given
+        (causal models, "shared"). Without grad, each prompt starts from the keys and values
+        of the recently scored prompt (last `PROMPT_KV_SIZE`; new weights invalidate them)
+        that shares the most leading tokens with it: in a rollout, the previous step of the
+        same episode (its instruction and goal, and the whole previous prompt while the
+        history window is not full). With grad, prompts of the call that share at least
+        `MIN_GROUP_PREFIX` leading tokens (an episode's steps) are grouped, and each group's
+        common prefix is computed once, with its graph. Exact: keys and values of a causal
+        prefix do not depend on what follows it (same scores as without, to rounding).
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -188,11 +265,15 @@ class LanguageModel:
             raise ValueError(f"token_budget must be a positive number of tokens, got {token_budget}")
         if prefix is not None:
             self._check_prefix(prefix, prompts, method, grad)
+        if reuse_prefix and (self.is_encoder_decoder or method != "shared" or prefix is not None):
+            raise ValueError("reuse_prefix needs a causal model, method='shared' and no prefix=")
         pairs = self.encode(prompts, candidates, truncate)
         run = self._scorer.shared if method == "shared" else self._scorer.naive
         parts = [(list(range(len(pairs))), run)]
         if prefix is not None:
             parts = self._split_at_prefix(prefix, pairs)
+        elif reuse_prefix:
+            parts = self._plan_reuse(pairs, grad)
         per_prompt: list[torch.Tensor | None] = [None] * len(pairs)
         hidden: list[torch.Tensor | None] = [None] * len(pairs)
         with nullcontext() if grad else torch.no_grad():
@@ -268,6 +349,114 @@ class LanguageModel:
         """Forget the cached prefixes' keys and values (after changing weights through `.data`, which
         the automatic check of parameter versions cannot see)."""
         self._prefixes.clear()
+        self._prompt_kv.clear()
+
+    def _weights_stamp(self) -> tuple:
+        return (self._precision, self.model.training,
+                *((p.data_ptr(), p._version) for p in self.model.parameters()))
+
+    def _plan_reuse(self, pairs: list[EncodedPair], grad: bool) -> list[tuple[list[int], Callable]]:
+        """Cut each pair's reusable prefix off its prompt (in place); the run reads it (see `score`)."""
+        full = [tuple(pair.prompt) for pair in pairs]
+        sources: list[tuple[list[torch.Tensor], list[torch.Tensor], int] | None] = [None] * len(pairs)
+        if grad:
+            sources = self._group_prefixes(full)
+        else:
+            stamp = self._weights_stamp()
+            if stamp != self._prompt_weights:
+                self._prompt_kv.clear()
+                self._prompt_weights = stamp
+            for i, ids in enumerate(full):
+                best, hit = 0, None
+                for key, kv in self._prompt_kv.items():
+                    n = len(os.path.commonprefix([key, ids]))
+                    if n > best:
+                        best, hit = n, (key, kv)
+                best = min(best, len(ids) - 1)  # a prompt keeps one token: it predicts the candidates
+                if best > 0:
+                    self._prompt_kv.move_to_end(hit[0])
+                    sources[i] = (*hit[1], best)
+        lookup = {}
+        for i, pair in enumerate(pairs):
+            length = sources[i][2] if sources[i] is not None else 0
+            pairs[i] = EncodedPair(pair.prompt[length:], pair.candidates)
+            lookup[id(pairs[i])] = (full[i], sources[i])
+        return [(list(range(len(pairs))), partial(self._run_reusing, lookup=lookup, record=not grad))]
+
+    def _group_prefixes(self, full: list[tuple[int, ...]]) -> list:
+        """Groups of prompts sharing >= MIN_GROUP_PREFIX leading tokens; each group's prefix computed
+        once, with grad: per prompt (keys per layer [G, ...], values, prefix length) or None."""
+        order = sorted(range(len(full)), key=lambda i: full[i])
+        groups: list[tuple[tuple[int, ...], list[int]]] = []
+        for i in order:
+            if groups and len(os.path.commonprefix([groups[-1][0], full[i]])) >= MIN_GROUP_PREFIX:
+                common = groups[-1][0][: len(os.path.commonprefix([groups[-1][0], full[i]]))]
+                groups[-1] = (common, groups[-1][1] + [i])
+            else:
+                groups.append((full[i], [i]))
+        groups = [(common[: min(len(common), *(len(full[i]) - 1 for i in members))], members)
+                  for common, members in groups if len(members) > 1]
+        groups = [(common, members) for common, members in groups if len(common) >= MIN_GROUP_PREFIX]
+        sources: list = [None] * len(full)
+        if not groups:
+            return sources
+        ids = _pad([common for common, _ in groups], self.tokenizer.pad_token_id).to(self.device)
+        attention = _pad([[1] * len(common) for common, _ in groups], 0).to(self.device)
+        with self._body_context():
+            out = self._scorer.backbone(input_ids=ids, attention_mask=attention, use_cache=True)
+        layers = out.past_key_values.layers
+        if any(layer.keys is None or layer.keys.shape[-2] != ids.shape[1] for layer in layers):
+            return [None] * len(full)  # a sliding-window model keeps fewer keys: no reuse
+        keys = [layer.keys for layer in layers]
+        values = [layer.values for layer in layers]
+        for g, (common, members) in enumerate(groups):
+            for i in members:
+                sources[i] = ([k[g : g + 1] for k in keys], [v[g : g + 1] for v in values], len(common))
+        return sources
+
+    def _run_reusing(self, batch: list[EncodedPair], device: torch.device, *, lookup: dict,
+                     record: bool) -> ScoreOutput:
+        """Shared scoring of `batch`, each row reading its planned prefix; keeps the prompts' keys and
+        values when `record` (no grad)."""
+        plans = [lookup[id(pair)] for pair in batch]
+        lengths = [src[2] if src is not None else 0 for _, src in plans]
+        width = max(lengths)
+        num_layers = self.config.num_hidden_layers
+        layers = []
+        for layer in range(num_layers):
+            if width == 0:
+                layers.append(_PrefixLayer(None, None, record))
+                continue
+            parts_k, parts_v = [], []
+            for (_, src), length in zip(plans, lengths, strict=True):
+                if src is None:
+                    # A row without prefix: zeros under a mask that hides them.
+                    ref_k, ref_v = next(s for _, s in plans if s is not None)[:2]
+                    k = ref_k[layer].new_zeros(1, *ref_k[layer].shape[1:2], width, ref_k[layer].shape[-1])
+                    v = ref_v[layer].new_zeros(1, *ref_v[layer].shape[1:2], width, ref_v[layer].shape[-1])
+                else:
+                    k, v = src[0][layer][..., :length, :], src[1][layer][..., :length, :]
+                    if length < width:
+                        k = torch.nn.functional.pad(k, (0, 0, 0, width - length))
+                        v = torch.nn.functional.pad(v, (0, 0, 0, width - length))
+                parts_k.append(k)
+                parts_v.append(v)
+            layers.append(_PrefixLayer(torch.cat(parts_k), torch.cat(parts_v), record))
+        kv = PrefixKV(width, Cache(layers=layers), tuple(lengths))
+        out = self._scorer.shared(batch, device, kv)
+        if record:
+            for b, ((ids, _), length) in enumerate(zip(plans, lengths, strict=True)):
+                own = len(batch[b].prompt)
+                keep_k, keep_v = [], []
+                for layer in layers:
+                    k, v = layer.seen
+                    keep_k.append(torch.cat([k[b : b + 1, :, :length], k[b : b + 1, :, width : width + own]], -2))
+                    keep_v.append(torch.cat([v[b : b + 1, :, :length], v[b : b + 1, :, width : width + own]], -2))
+                self._prompt_kv[ids] = (keep_k, keep_v)
+                self._prompt_kv.move_to_end(ids)
+                if len(self._prompt_kv) > PROMPT_KV_SIZE:
+                    self._prompt_kv.popitem(last=False)
+        return out
 
     # --------------------------------------------------------------- generation
     def generate(

@@ -29,7 +29,8 @@ last token predicts nothing that is scored, so it is never fed to a causal model
 (a one-token candidate adds no token to a packed row at all).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +104,9 @@ class CausalScorer:
         self.head: nn.Module = model.get_output_embeddings()
         self.softcap = getattr(model.config, "final_logit_softcapping", None)
         self.pad_id = pad_id
+        # What the backbone runs under (LanguageModel sets bf16 autocast here); the output head,
+        # the log-softmax and the returned hidden states stay in the head's dtype (fp32).
+        self.body_context: Callable[[], AbstractContextManager] = nullcontext
 
     def _head(self, hidden: torch.Tensor) -> torch.Tensor:
         logits = self.head(hidden)
@@ -123,7 +127,8 @@ class CausalScorer:
                 rows.append(pair.prompt + cand[:-1])
         input_ids = _pad(rows, self.pad_id).to(device)
         attention = _pad([[1] * len(r) for r in rows], 0).to(device)
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention, use_cache=False).last_hidden_state
+        with self.body_context():
+            hidden = self.backbone(input_ids=input_ids, attention_mask=attention, use_cache=False).last_hidden_state
         return self._finish(hidden, positions, targets, owners, len(rows), hidden_at)
 
     def shared(
@@ -132,14 +137,15 @@ class CausalScorer:
         """One packed row per prompt: the prompt, then its candidates' prefix tree, under a tree mask.
 
         With `prefix`, every pair's prompt holds only its tokens after the cached prefix: rows
-        read the prefix's keys and values, and their positions continue from its length.
+        read the prefix's keys and values, and their positions continue from its length (per
+        row when the prefix has `lengths`: rows then read prefixes of different lengths).
         """
-        past = prefix.length if prefix is not None else 0
+        pasts = prefix.row_lengths(len(pairs)) if prefix is not None else [0] * len(pairs)
         rows, position_rows, trees = [], [], []
         owners, positions, targets, hidden_at = [], [], [], []
         num_candidates = 0
         for b, pair in enumerate(pairs):
-            prompt_len = len(pair.prompt)
+            prompt_len, past = len(pair.prompt), pasts[b]
             tree = CandidateTree(pair.candidates)
             hidden_at.append((b, prompt_len - 1))
             for nodes, cand in zip(tree.paths, pair.candidates, strict=True):
@@ -154,16 +160,18 @@ class CausalScorer:
             trees.append((prompt_len, tree))
         input_ids = _pad(rows, self.pad_id).to(device)
         position_ids = _pad(position_rows, 0).to(device)
-        mask = _tree_mask(trees, input_ids.shape[1], self.head.weight.dtype, past).to(device)
-        hidden = self.backbone(
-            input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
-            past_key_values=prefix.cache if prefix is not None else None, use_cache=False,
-        ).last_hidden_state
+        width = prefix.length if prefix is not None else 0
+        mask = _tree_mask(trees, input_ids.shape[1], self.head.weight.dtype, width, pasts).to(device)
+        with self.body_context():
+            hidden = self.backbone(
+                input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
+                past_key_values=prefix.cache if prefix is not None else None, use_cache=False,
+            ).last_hidden_state
         return self._finish(hidden, positions, targets, owners, num_candidates, hidden_at)
 
     def prefix_kv(self, ids: Sequence[int], device: torch.device) -> "PrefixKV":
         """The keys and values of every layer for the token ids `ids` (one row, no grad)."""
-        with torch.no_grad():
+        with torch.no_grad(), self.body_context():
             out = self.backbone(input_ids=torch.tensor([list(ids)], device=device), use_cache=True)
         layers = out.past_key_values.layers
         if any(layer.keys is None or layer.keys.shape[-2] != len(ids) for layer in layers):
@@ -180,6 +188,8 @@ class CausalScorer:
         # Candidates that share a prefix read the same positions: the head (and the softmax over
         # the vocabulary) runs once per distinct position, which halves it for yes/no pairs.
         distinct, rows = torch.unique(index[:, 0] * hidden.shape[1] + index[:, 1], return_inverse=True)
+        # Under bf16 compute the head still runs in its own dtype (fp32): scores keep fp32 logits.
+        hidden = hidden.to(self.head.weight.dtype)
         logits = self._head(hidden.reshape(-1, hidden.shape[-1])[distinct])
         scores = _log_likelihoods(
             logits,
@@ -236,11 +246,13 @@ class CandidateTree:
 
 
 def _tree_mask(
-    trees: Sequence[tuple[int, CandidateTree]], width: int, dtype: torch.dtype, past: int = 0
+    trees: Sequence[tuple[int, CandidateTree]], width: int, dtype: torch.dtype, past: int = 0,
+    pasts: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """Additive 4-D mask [B, 1, T, past + T] for packed rows of (prompt length, candidate tree).
 
-    The `past` cached prefix columns come first and every real token sees them. Prompt
+    The `past` cached prefix columns come first; row b's real tokens see the first `pasts[b]`
+    of them (default: all; the others are another row's longer prefix, padding here). Prompt
     tokens attend causally; a tree node attends to the whole prompt and to its own
     ancestors, so each candidate token sees exactly what it would see in its own row.
     Padding tokens see only themselves (no fully masked row, hence no NaN).
@@ -249,7 +261,7 @@ def _tree_mask(
     allowed[:, np.arange(width), past + np.arange(width)] = True
     for b, (prompt_len, tree) in enumerate(trees):
         end = prompt_len + len(tree)
-        allowed[b, :end, :past] = True
+        allowed[b, :end, : past if pasts is None else pasts[b]] = True
         row = allowed[b, :, past:]  # a view: the row's own tokens
         row[:prompt_len, :prompt_len] = np.tri(prompt_len, dtype=bool)
         row[prompt_len:end, :prompt_len] = True
@@ -266,28 +278,50 @@ class PrefixKV:
     The model's attention layers call `cache.update` with a micro-batch's new keys and
     values; every layer returns the prefix's (expanded to the rows) followed by them and
     stores nothing, so one PrefixKV serves any number of calls.
+
+    `lengths`: one prefix per row (keys [rows, ...]), row b's being its first `lengths[b]`
+    columns of `length` (0: a row without prefix); None: one prefix for every row.
     """
 
     length: int
     cache: Cache
+    lengths: tuple[int, ...] | None = None
+
+    def row_lengths(self, rows: int) -> list[int]:
+        return list(self.lengths) if self.lengths is not None else [self.length] * rows
 
 
 class _PrefixLayer(DynamicLayer):
-    """One layer of a `PrefixKV`: keys and values [1, kv heads, length, head dim], never modified."""
+    """One layer of a `PrefixKV`: keys and values [1 or rows, kv heads, length, head dim], never modified.
 
-    def __init__(self, keys: torch.Tensor, values: torch.Tensor):
+    With `record`, the keys and values an attention call used (prefix + the rows') are kept
+    in `seen`, so that a caller can keep the prompts' own keys and values for later calls.
+    """
+
+    def __init__(self, keys: torch.Tensor | None, values: torch.Tensor | None, record: bool = False):
         super().__init__()
-        self.keys, self.values = keys, values
-        self.dtype, self.device = keys.dtype, keys.device
+        self.keys, self.values = keys, values  # None: an empty prefix (a layer that only records)
+        if keys is not None:
+            self.dtype, self.device = keys.dtype, keys.device
         self.is_initialized = True
+        self.record = record
+        self.seen: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def get_seq_length(self) -> int:
+        return 0 if self.keys is None else self.keys.shape[-2]
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if self.keys is None:
+            if self.record:
+                self.seen = (key_states, value_states)
+            return key_states, value_states
         # expand is a view: the concatenation is the only copy of the prefix, and attention needs it.
         rows = key_states.shape[0]
-        return (
-            torch.cat([self.keys.expand(rows, -1, -1, -1), key_states], dim=-2),
-            torch.cat([self.values.expand(rows, -1, -1, -1), value_states], dim=-2),
-        )
+        keys = torch.cat([self.keys.expand(rows, -1, -1, -1), key_states.to(self.keys.dtype)], dim=-2)
+        values = torch.cat([self.values.expand(rows, -1, -1, -1), value_states.to(self.values.dtype)], dim=-2)
+        if self.record:
+            self.seen = (keys, values)
+        return keys, values
 
 
 class Seq2SeqScorer:

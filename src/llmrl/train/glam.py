@@ -72,6 +72,10 @@ class GlamConfig(PPOSettings):
     normalize: Literal["sum", "mean"] = "sum"
     scoring: Literal["shared", "naive"] = "shared"
     value_inner: int = 1024
+    # Speed (llmrl.lm.precision, LanguageModel.score(reuse_prefix=...)): "auto" computes the LM body
+    # in bf16 where the CPU/GPU has it natively; reuse_prefix reuses prompt prefixes' keys/values.
+    precision: Literal["auto", "bf16", "fp32"] = "fp32"
+    reuse_prefix: bool = False
 
     # Under torchrun: collectives fail after this many seconds (a dead or stuck rank), not never.
     dist_timeout_s: float = DEFAULT_TIMEOUT_S
@@ -96,8 +100,11 @@ def build_lm(cfg: GlamConfig) -> LanguageModel:
     if cfg.model.startswith(TINY_PREFIX):
         lm = tiny_random_lm(cfg.model[len(TINY_PREFIX):], seed=cfg.seed, hidden_size=cfg.tiny_hidden_size,
                             num_layers=cfg.tiny_layers, device=device)
-        return apply_lora(lm, lora) if lora else lm
-    return load_lm(cfg.model, device=device, dtype=cfg.dtype, lora=lora)
+        lm = apply_lora(lm, lora) if lora else lm
+    else:
+        lm = load_lm(cfg.model, device=device, dtype=cfg.dtype, lora=lora)
+    lm.precision = cfg.precision
+    return lm
 
 
 def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
@@ -106,7 +113,7 @@ def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         return LLMPolicy(lm, variant_action_names(cfg.variant), normalize=cfg.normalize,
-                         scoring=cfg.scoring, value_inner=cfg.value_inner)
+                         scoring=cfg.scoring, value_inner=cfg.value_inner, reuse_prefix=cfg.reuse_prefix)
 
 
 def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> SeededVecEnv:
