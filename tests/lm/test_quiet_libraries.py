@@ -1,5 +1,6 @@
 """Normal runs print no library warnings or weight-loading bars; `--verbose` brings them back."""
 
+import os
 import subprocess
 import sys
 
@@ -19,8 +20,13 @@ print("loaded")
 """
 
 
+# What quiet_libraries sets: a CLI test in this worker may already have set them in os.environ.
+QUIET_VARIABLES = ("TRANSFORMERS_VERBOSITY", "TRANSFORMERS_NO_ADVISORY_WARNINGS", "HF_HUB_DISABLE_PROGRESS_BARS")
+
+
 def _stderr(mode: str) -> str:
-    done = subprocess.run([sys.executable, "-c", LOAD, mode], capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in QUIET_VARIABLES}
+    done = subprocess.run([sys.executable, "-c", LOAD, mode], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0 and "loaded" in done.stdout, done.stderr
     return done.stderr
 
