@@ -26,6 +26,9 @@ def test_create_layout_and_reopen(tmp_path):
     assert run.path.name.startswith("cpu-demo-")
     assert run.checkpoints_dir.is_dir() and run.tb_dir.is_dir()
     assert run.meta["algo"] == "glam"
+    # Every measurement names its host: the CPU model is recorded with the run.
+    host = run.meta["host"]
+    assert host["cpu"] and int(host["cpus"]) >= 1 and host["torch"].split(".")[0].isdigit()
     again = RunDir.open(run.path)
     assert again.load_config(Cfg) == Cfg(seed=3)
     assert again.load_config(Cfg, ["lr=0.5"]).lr == 0.5

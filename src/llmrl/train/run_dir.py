@@ -3,7 +3,7 @@
 ```
 runs/<algo>/<name>-<YYYYmmdd-HHMMSS>[-n]/
   config.yaml    the resolved config (YAML preset + overrides), loadable with `load_config`
-  run.json       algo, name, creation time, command line
+  run.json       algo, name, creation time, command line, host (CPU model, Python, torch)
   metrics.csv    one row per logged update (see `MetricsLogger`)
   tb/            TensorBoard event files
   checkpoints/   step-<step>/ directories and a `latest` pointer (see `save_checkpoint`)
@@ -12,7 +12,10 @@ runs/<algo>/<name>-<YYYYmmdd-HHMMSS>[-n]/
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
+import platform
 import re
 import sys
 import time
@@ -73,7 +76,8 @@ class RunDir:
         run = cls(path)
         run.checkpoints_dir.mkdir()
         run.tb_dir.mkdir()
-        meta = {"algo": algo, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": sys.argv}
+        meta = {"algo": algo, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": sys.argv,
+                "host": host_info()}
         (path / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
         if config is not None:
             save_config(config, run.config_path)
@@ -121,3 +125,17 @@ class RunDir:
 
     def __str__(self) -> str:
         return str(self.path)
+
+
+def host_info() -> dict[str, str]:
+    """What a measurement depends on: CPU model (as `lscpu` names it), core count, Python, torch."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass  # not Linux: platform's answer stands
+    return {"cpu": cpu, "cpus": str(os.cpu_count()), "python": platform.python_version(),
+            "torch": importlib.metadata.version("torch")}
