@@ -12,10 +12,12 @@ def machine_info() -> dict[str, Any]:
     """What a benchmark ran on, recorded with its numbers."""
     import torch  # deferred: the CLI imports this module at start-up
 
+    from llmrl.train.run_dir import host_info
+
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": host_info()["cpu"],  # the model name lscpu shows, not just "x86_64"
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
