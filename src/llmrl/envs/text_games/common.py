@@ -14,9 +14,11 @@ import os
 import re
 import string
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from gymnasium import spaces
 
 # Printable ASCII plus newline and tab: what TextWorld and ScienceWorld print once cleaned.
@@ -71,3 +73,15 @@ def candidates(info: dict[str, Any]) -> list[str]:
 def cache_root() -> Path:
     """llmrl's cache ($LLMRL_CACHE_DIR, else ~/.cache/llmrl), as llmrl.lm uses it."""
     return Path(os.environ.get("LLMRL_CACHE_DIR") or Path.home() / ".cache" / "llmrl")
+
+
+def resolve_command(action: str | int | np.integer, commands: Sequence[str]) -> str:
+    """The command an action names: a command string as typed, or an index into `commands`."""
+    if isinstance(action, str):
+        command = action.strip()
+        if not command:
+            raise ValueError("empty command")
+        return command
+    if isinstance(action, (int, np.integer)) and not isinstance(action, bool) and 0 <= action < len(commands):
+        return commands[int(action)]
+    raise ValueError(f"action must be a command or an index in [0, {len(commands)}), got {action!r}")

@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from llmrl.envs.text_games.common import command_space, observation_space, tidy, to_charset
+from llmrl.envs.text_games.common import command_space, observation_space, resolve_command, tidy, to_charset
 
 SPLITS = ("train", "dev", "test")
 INSTALL_HINT = "ScienceWorld is an optional dependency: pip install 'llmrl[scienceworld]' (scienceworld>=1.2.3)"
@@ -145,15 +145,7 @@ class ScienceWorldTextEnv(gym.Env):
             self._sw = None
 
     def _command(self, action: str | int | np.integer) -> str:
-        if isinstance(action, str):
-            command = action.strip()
-            if not command:
-                raise ValueError("empty command")
-            return command
-        commands = self._info["admissible_commands"]
-        if isinstance(action, (int, np.integer)) and not isinstance(action, bool) and 0 <= action < len(commands):
-            return commands[int(action)]
-        raise ValueError(f"action must be a command or an index in [0, {len(commands)}), got {action!r}")
+        return resolve_command(action, self._info["admissible_commands"])
 
     def _make_info(self, info: dict[str, Any]) -> dict[str, Any]:
         score = int(info["score"])

@@ -36,7 +36,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from llmrl.envs.text_games.common import cache_root, command_space, observation_space, tidy, to_charset
+from llmrl.envs.text_games.common import cache_root, command_space, observation_space, resolve_command, tidy, to_charset
 
 CHALLENGES = ("tw-simple", "tw-coin_collector", "tw-treasure_hunter", "tw-cooking")
 MAX_GAME_SEED = 2**31 - 1
@@ -261,15 +261,7 @@ class TextWorldEnv(gym.Env):
         self._loaded = path
 
     def _command(self, action: str | int | np.integer) -> str:
-        if isinstance(action, str):
-            command = action.strip()
-            if not command:
-                raise ValueError("empty command")
-            return command
-        commands = self._state.admissible_commands
-        if isinstance(action, (int, np.integer)) and not isinstance(action, bool) and 0 <= action < len(commands):
-            return commands[int(action)]
-        raise ValueError(f"action must be a command or an index in [0, {len(commands)}), got {action!r}")
+        return resolve_command(action, self._state.admissible_commands)
 
     def _info(self) -> dict[str, Any]:
         s = self._state
