@@ -37,6 +37,19 @@ def test_loading_the_embedded_model_is_quiet_unless_verbose():
     assert "Loading weights" in noisy and "FutureWarning" in noisy
 
 
+def test_llmrl_own_warnings_still_show():
+    import warnings
+
+    from llmrl.cli.app import quiet_libraries
+
+    with warnings.catch_warnings(record=True) as caught:
+        quiet_libraries()
+        exec(compile('import warnings; warnings.warn("cache failed", UserWarning)', "x", "exec"),
+             {"__name__": "llmrl.lm.sqlite_store"})
+        warnings.warn("a library notice", FutureWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["cache failed"]
+
+
 def test_cli_has_a_verbose_switch():
     from typer.testing import CliRunner
 

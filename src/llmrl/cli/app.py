@@ -36,6 +36,8 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for category in (FutureWarning, DeprecationWarning, UserWarning):
         warnings.filterwarnings("ignore", category=category)
+    # Checked first (filters are prepended): warnings that llmrl itself raises still show.
+    warnings.filterwarnings("default", module=r"llmrl(\.|$)")
     for name in ("transformers", "sentence_transformers", "huggingface_hub", "accelerate", "peft", "torch"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
