@@ -20,17 +20,28 @@ BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 CPUINFO = Path("/proc/cpuinfo")
 
 
-@lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU feature flags of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+def _cpuinfo_field(key: str) -> str | None:
+    """The first `key : value` of /proc/cpuinfo (None where there is no such file, e.g. macOS)."""
     try:
         text = CPUINFO.read_text()
     except OSError:
-        return frozenset()
+        return None
     for line in text.splitlines():
-        if line.startswith("flags") and ":" in line:
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
+        name, colon, value = line.partition(":")
+        if colon and name.strip() == key:
+            return value.strip()
+    return None
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    return frozenset((_cpuinfo_field("flags") or "").split())
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name as `lscpu` shows it (None where /proc/cpuinfo does not say)."""
+    return _cpuinfo_field("model name")
 
 
 def cpu_has_bf16() -> bool:

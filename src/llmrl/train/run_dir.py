@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from llmrl.lm.precision import cpu_model
 from llmrl.train.config import load_config, save_config
 
 T = TypeVar("T")
@@ -129,13 +130,6 @@ class RunDir:
 
 def host_info() -> dict[str, str]:
     """What a measurement depends on: CPU model (as `lscpu` names it), core count, Python, torch."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass  # not Linux: platform's answer stands
+    cpu = cpu_model() or platform.processor() or platform.machine()
     return {"cpu": cpu, "cpus": str(os.cpu_count()), "python": platform.python_version(),
             "torch": importlib.metadata.version("torch")}
