@@ -19,6 +19,14 @@ from llmrl.cli.preset_commands import config_file
 DEMO_CONFIG = "glam/cpu-demo"
 
 
+def _use_threads(threads: int | None) -> None:
+    """Set torch's thread count when --threads was given (torch's default otherwise)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def _fail(error: Exception) -> typer.Exit:
     typer.echo(f"error: {error}", err=True)
     return typer.Exit(1)
@@ -128,10 +136,7 @@ def bench_glam_command(
     from llmrl.bench.glam import SCALING_MODEL, bench_glam, bench_glam_scaling
     from llmrl.bench.report import report
 
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+    _use_threads(threads)
     if zero_shot is not None:
         from llmrl.bench.glam import ZERO_SHOT_SETTINGS, bench_glam_zero_shot
 
@@ -185,10 +190,7 @@ def demo(
 
     console = Console()
     start = time.perf_counter()
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+    _use_threads(threads)
     try:
         cfg = load_config(GlamConfig, config_file(config, "glam"), overrides or [])
     except ConfigError as error:
