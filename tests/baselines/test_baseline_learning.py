@@ -37,14 +37,14 @@ def _untrained_success(algo: str, cfg) -> float:
     if algo == "drrn":
         from llmrl.train.drrn import build_drrn
 
-        return evaluate_policy(build_drrn(cfg), cfg.glam(), episodes=EPISODES).success_rate
+        return evaluate_policy(build_drrn(cfg), cfg, episodes=EPISODES).success_rate
     if algo == "npae":
         from llmrl.train.npae import build_npae_policy
 
         return evaluate_policy(build_npae_policy(cfg), cfg, episodes=EPISODES).success_rate
     from llmrl.train.glam import build_policy
 
-    return evaluate_policy(build_policy(cfg.glam()), cfg.glam(), episodes=EPISODES).success_rate
+    return evaluate_policy(build_policy(cfg), cfg, episodes=EPISODES).success_rate
 
 
 @pytest.mark.parametrize("algo", ["symbolic-ppo", "drrn", "npae", "bc"])

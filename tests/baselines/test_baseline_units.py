@@ -158,8 +158,8 @@ def test_symbolic_ppo_resume_is_exact(tmp_path):
 
 def test_drrn_run_writes_metrics_and_resumes_exactly(tmp_path):
     overrides = dict(TINY_ENV, history=1, num_envs=2, hidden=8, max_words=32, batch_size=4, learning_starts=4,
-                     target_update_every=4, log_every=8, checkpoint_every=1, total_frames=16, out_dir=str(tmp_path),
-                     tensorboard=False, buffer_size=64)
+                     train_every=2, target_update_every=4, log_every=8, checkpoint_every=1, total_frames=16,
+                     out_dir=str(tmp_path), tensorboard=False, buffer_size=64)
     full = train_drrn(DRRNConfig(**overrides, name="full"))
     half = train_drrn(DRRNConfig(**{**overrides, "total_frames": 8}, name="half"))
     train_drrn(half.load_config(DRRNConfig, ["total_frames=16"]), resume=half.path)

@@ -22,7 +22,7 @@ def rows_of(run: RunDir) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("intrinsic", ["none", "oracle"])
 def test_short_run_logs_finite_losses_and_achievements(tmp_path, embedder, tiny_cfg, intrinsic):
-    run = train_ellm(tiny_cfg(intrinsic=intrinsic), root=tmp_path, embedder=embedder)
+    run = train_ellm(tiny_cfg(intrinsic=intrinsic, out_dir=str(tmp_path)), embedder=embedder)
     rows = rows_of(run)
     assert EXPECTED_COLUMNS <= set(rows[0])
     assert [int(r["frames"]) for r in rows] == [40, 80, 120, 160]
@@ -35,9 +35,9 @@ def test_short_run_logs_finite_losses_and_achievements(tmp_path, embedder, tiny_
 
 
 def test_resume_continues_exactly(tmp_path, embedder, tiny_cfg):
-    cfg = tiny_cfg(intrinsic="oracle")
-    straight = train_ellm(cfg, root=tmp_path / "a", embedder=embedder)
-    half = train_ellm(tiny_cfg(intrinsic="oracle", total_frames=80), root=tmp_path / "b", embedder=embedder)
+    cfg = tiny_cfg(intrinsic="oracle", out_dir=str(tmp_path / "a"))
+    straight = train_ellm(cfg, embedder=embedder)
+    half = train_ellm(tiny_cfg(intrinsic="oracle", total_frames=80, out_dir=str(tmp_path / "b")), embedder=embedder)
     resumed = train_ellm(cfg, resume=half.path, embedder=embedder)
     assert resumed.path == half.path
     from safetensors.torch import load_file
@@ -52,10 +52,10 @@ def test_resume_continues_exactly(tmp_path, embedder, tiny_cfg):
 
 
 def test_finetune_from_pretrained_rewards_only_the_task(tmp_path, embedder, tiny_cfg):
-    pretrained = train_ellm(tiny_cfg(total_frames=40), root=tmp_path, embedder=embedder)
-    cfg = tiny_cfg(total_frames=40, task="chop_tree",
-                   finetune_from=str(pretrained.path))
-    run = train_ellm(cfg, root=tmp_path, name="finetune", embedder=embedder)
+    pretrained = train_ellm(tiny_cfg(total_frames=40, out_dir=str(tmp_path)), embedder=embedder)
+    cfg = tiny_cfg(total_frames=40, task="chop_tree", finetune_from=str(pretrained.path), out_dir=str(tmp_path),
+                   name="finetune")
+    run = train_ellm(cfg, embedder=embedder)
     assert cfg.task_goal == "chop tree" and cfg.task_caption == "chop tree"
     assert all(math.isfinite(float(r["loss"])) for r in rows_of(run))
 

@@ -75,7 +75,7 @@ def _config(algo: str, root: Path):
         from llmrl.train.drrn import DRRNConfig, train_drrn
 
         cfg = DRRNConfig(**TINY_BABYAI, **run, history=1, num_envs=2, hidden=8, max_words=32, batch_size=4,
-                         learning_starts=4, target_update_every=4, log_every=8, checkpoint_every=1,
+                         learning_starts=4, train_every=2, target_update_every=4, log_every=8, checkpoint_every=1,
                          total_frames=48, buffer_size=64)
         return cfg, lambda c, resume: train_drrn(c, resume=resume)
     if algo == "bc":
@@ -91,10 +91,10 @@ def _config(algo: str, root: Path):
 
         dqn = DQNConfig(batch_size=8, learning_starts=16, buffer_size=256, target_update_every=32,
                         epsilon_decay_steps=100, train_every=2)
-        cfg = EllmConfig(total_frames=120, hidden=16, log_every=20, checkpoint_every=40, metrics_window=5,
+        cfg = EllmConfig(**run, total_frames=120, hidden=16, log_every=20, checkpoint_every=40, metrics_window=5,
                          env=CrafterEnvConfig(num_envs=2, length=30), dqn=dqn, intrinsic="none")
         embedder = HashEmbedder()
-        return cfg, lambda c, resume: train_ellm(c, root=root, name=algo, resume=resume, embedder=embedder)
+        return cfg, lambda c, resume: train_ellm(c, resume=resume, embedder=embedder)
     raise ValueError(algo)
 
 

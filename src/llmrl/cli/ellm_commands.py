@@ -23,8 +23,10 @@ def train_ellm_command(
     finetune_from: Path | None = typer.Option(
         None, "--finetune-from", help="Pretrained ELLM run to fine-tune (give task=NAME, e.g. task=attack_cow)."
     ),
-    root: Path = typer.Option(Path("runs"), "--root", help="Where run directories are created."),
-    name: str | None = typer.Option(None, "--name", help="Run name [default: the config's file name]."),
+    root: Path | None = typer.Option(
+        None, "--root", help="Where run directories are created (out_dir=ROOT) [default: the config's out_dir]."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Run name (name=NAME) [default: the config's file name]."),
 ) -> None:
     """Pretrain (or fine-tune) a goal-conditioned DQN with an intrinsic reward on Text Crafter."""
     from llmrl.train import ConfigError, load_config
@@ -33,6 +35,10 @@ def train_ellm_command(
     from llmrl.train.run_dir import NotARunDirError, RunDir
 
     settings = list(overrides or [])
+    if root is not None:
+        settings.append(f"out_dir={root}")
+    if name is not None:
+        settings.append(f"name={name}")
     if intrinsic is not None:
         settings.append(f"intrinsic={intrinsic}")
     if finetune_from is not None:
@@ -49,7 +55,7 @@ def train_ellm_command(
                 raise ConfigError("--finetune-from needs the downstream task: add task=NAME (e.g. task=attack_cow)")
     except (ConfigError, NotARunDirError) as error:
         raise typer.BadParameter(str(error)) from error
-    run = train_ellm(cfg, root=root, name=name, config_path=config, resume=resume)
+    run = train_ellm(cfg, config_path=config, resume=resume)
     typer.echo(str(run.path))
 
 

@@ -23,16 +23,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.agents.prompt import GlamTemplate, PromptHistory
+from llmrl.agents.prompt import GlamTemplate, PromptHistory, PromptTemplate
 from llmrl.envs.babyai_text import (
-    VARIANTS,
     ExpertStep,
     expert_trajectories,
     variant_action_names,
@@ -42,7 +40,6 @@ from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.eval.stats import episode_seeds
 from llmrl.train.checkpoint import latest_checkpoint, save_checkpoint
 from llmrl.train.glam import (
-    GlamConfig,
     build_policy,
     build_template,
     evaluate_checkpoint,
@@ -51,39 +48,26 @@ from llmrl.train.glam import (
 )
 from llmrl.train.guard import check_finite
 from llmrl.train.metrics import MetricsLogger
-from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 from llmrl.train.runtime import seed_everything, update_generator
+from llmrl.train.settings import BabyAITextSettings, LMSettings, RunSettings, check_at_least_one, checkpoint_due
 
 EXPERT = "expert"
 
 
 @dataclass
-class BCConfig:
-    """Every setting of a behaviour-cloning run (preset `bc/paper`)."""
+class BCConfig(LMSettings, BabyAITextSettings, RunSettings):
+    """Every setting of a behaviour-cloning run (preset `bc/paper`).
 
-    seed: int = 0
+    The run, task, prompt and LM fields come from the sections of `llmrl.train.settings`, as
+    GLAM's do: the cloned policy is built, prompted and evaluated as a GLAM policy.
+    """
+
     source: str = EXPERT  # "expert" (the BabyAI bot) or a trajectories .jsonl path
     demo_episodes: int = 1_000  # bot episodes (source: expert), seeds demo_seed, demo_seed + 1, ...
     demo_seed: int = 10_000_000  # far from the evaluation seeds 1e9 * seed + i and the training seeds
     successful_only: bool = True  # clone only episodes that reached the goal
-
-    # Environment and prompt (as GLAM's).
-    env_id: str = "BabyAIText-MixedTrainLocal-v0"
-    room_size: int = 8
-    num_dists: int = 8
-    variant: str | None = None
-    history: int = 3
-
-    # Model (as GLAM's).
-    model: str = "google/flan-t5-large"
-    tiny_hidden_size: int = 64
-    tiny_layers: int = 2
-    device: str = "auto"
-    dtype: str | None = None
-    normalize: Literal["sum", "mean"] = "sum"
-    value_inner: int = 1024
 
     # Optimization.
     epochs: int = 10
@@ -91,31 +75,18 @@ class BCConfig:
     lr: float = 1e-5
     max_grad_norm: float | None = 0.5
 
-    # Evaluation after each epoch and run directory.
+    # Evaluation after each epoch; a checkpoint after each epoch that crosses a multiple of
+    # checkpoint_every demonstration frames (1: every epoch).
     eval_episodes: int = 100
-    out_dir: str = "runs"
-    name: str | None = None
-    keep_checkpoints: int = 3
-    tensorboard: bool = True
+    checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("demo_episodes", "history", "epochs", "batch_size", "eval_episodes", "value_inner"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        super().__post_init__()
+        check_at_least_one(self, ("demo_episodes", "epochs", "batch_size", "eval_episodes"))
         if self.source != EXPERT and not self.source.endswith(".jsonl"):
             raise ValueError(f"source must be 'expert' or a .jsonl trajectories file, got {self.source!r}")
-        check_env_id(self.env_id)
-        if self.variant is not None and self.variant not in VARIANTS:
-            raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
-
-    def glam(self) -> GlamConfig:
-        """The GLAM config of the same env, prompt and model: builds and evaluates the policy."""
-        return GlamConfig(seed=self.seed, env_id=self.env_id, room_size=self.room_size, num_dists=self.num_dists,
-                          variant=self.variant, model=self.model, tiny_hidden_size=self.tiny_hidden_size,
-                          tiny_layers=self.tiny_layers, device=self.device, dtype=self.dtype, history=self.history,
-                          normalize=self.normalize, value_inner=self.value_inner)
 
 
 # --------------------------------------------------------------------------- trajectories
@@ -149,7 +120,7 @@ def read_trajectories(path: str | Path) -> list[ExpertStep]:
 
 
 @torch.no_grad()
-def record_trajectories(policy: LLMPolicy, cfg: GlamConfig, path: str | Path, *, episodes: int,
+def record_trajectories(policy: LLMPolicy, cfg: BabyAITextSettings, path: str | Path, *, episodes: int,
                         seed: int = 0) -> Path:
     """Play `episodes` episodes of cfg's env with `policy` (actions sampled) and write them as JSONL.
 
@@ -182,10 +153,13 @@ def record_trajectories(policy: LLMPolicy, cfg: GlamConfig, path: str | Path, *,
         env.close()
 
 
-def demonstrations(steps: Sequence[ExpertStep], history: int, variant: str | None,
-                   successful_only: bool) -> tuple[list[str], torch.Tensor]:
-    """(prompts, action indices) of the steps, prompts rebuilt per episode with GLAM's template and history."""
-    template = GlamTemplate(variant_prompt_headers(variant))
+def demonstrations(steps: Sequence[ExpertStep], history: int, variant: str | None, successful_only: bool,
+                   template: PromptTemplate | None = None) -> tuple[list[str], torch.Tensor]:
+    """(prompts, action indices) of the steps, prompts rebuilt per episode with `template` and history.
+
+    `template` defaults to GLAM's with `variant`'s headers.
+    """
+    template = template or GlamTemplate(variant_prompt_headers(variant))
     names = variant_action_names(variant)
     episodes: dict[int, list[ExpertStep]] = {}
     for step in steps:
@@ -205,8 +179,8 @@ def demonstrations(steps: Sequence[ExpertStep], history: int, variant: str | Non
     return prompts, torch.tensor(actions)
 
 
-def load_demonstrations(cfg: BCConfig) -> tuple[list[str], torch.Tensor]:
-    """The (prompt, action) pairs `cfg.source` names."""
+def load_demonstrations(cfg: BCConfig, template: PromptTemplate) -> tuple[list[str], torch.Tensor]:
+    """The (prompt, action) pairs `cfg.source` names, prompted with `template`."""
     if cfg.source == EXPERT:
         is_text = cfg.env_id.startswith("BabyAIText-")
         kwargs = {"room_size": cfg.room_size, "num_dists": cfg.num_dists} if is_text else {}
@@ -214,13 +188,13 @@ def load_demonstrations(cfg: BCConfig) -> tuple[list[str], torch.Tensor]:
                                          **kwargs))
     else:
         steps = read_trajectories(cfg.source)
-    return demonstrations(steps, cfg.history, cfg.variant, cfg.successful_only)
+    return demonstrations(steps, cfg.history, cfg.variant, cfg.successful_only, template)
 
 
 def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
                  num_envs: int = 16) -> EvalResult:
     """Success rate of a BC run's latest checkpoint (`llmrl eval run`): the GLAM protocol."""
-    cfg = RunDir.open(run_dir).load_config(BCConfig, list(overrides)).glam()
+    cfg = RunDir.open(run_dir).load_config(BCConfig, list(overrides))
     return evaluate_checkpoint(cfg, run_dir, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
@@ -235,10 +209,9 @@ def train_bc(
     """Clone the demonstrations into an LLM policy, evaluating after each epoch; return the run directory."""
     run = RunDir.open(resume) if resume is not None else RunDir.create(cfg.out_dir, "bc", cfg.name, cfg, config_path)
     seed_everything(cfg.seed)
-    glam = cfg.glam()
-    policy = build_policy(glam)
+    policy = build_policy(cfg)
     optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=cfg.lr)
-    prompts, actions = load_demonstrations(cfg)
+    prompts, actions = load_demonstrations(cfg, build_template(cfg, policy, cfg.variant))
     start_epoch = 0
     checkpoint = latest_checkpoint(run.path) if resume is not None else None
     if checkpoint is not None:
@@ -266,12 +239,14 @@ def train_bc(
                 optimizer.step()
                 total += loss.item() * len(batch)
                 correct += int((logits.argmax(-1) == target).sum())
-            result = evaluate_policy(policy, glam, episodes=cfg.eval_episodes, seed=cfg.seed)
+            result = evaluate_policy(policy, cfg, episodes=cfg.eval_episodes, seed=cfg.seed)
             frames = (epoch + 1) * size
             logger.log(frames, {"frames": frames, "epoch": epoch + 1, "demo_frames": size, "loss": total / size,
                                 "accuracy": correct / size, "success_rate": result.success_rate,
                                 "return": result.mean_return, "episode_length": result.mean_length})
             progress.update(frames, success=result.success_rate, loss=total / size)
+            if not (checkpoint_due(cfg.checkpoint_every, frames - size, frames) or epoch + 1 == cfg.epochs):
+                continue
             checkpoint = save_checkpoint(
                 run, epoch + 1, modules={"policy": policy}, optimizers={"adam": optimizer},
                 extra={"epoch": epoch + 1, "frames": frames}, keep_last=cfg.keep_checkpoints,

@@ -4,7 +4,7 @@ Every vectorized step:
 
     a_t ~ softmax(Q(s_t, .) / temperature)                   # softmax exploration over the command texts
     replay <- (s_t, a_t, 20 * r_t, s_{t+1}, terminated)      # truncation bootstraps from the final observation
-    every `train_every` steps, once `learning_starts` frames are in:
+    every `train_every` frames, once `learning_starts` frames are in:
         y = r + gamma * (1 - done) * Q_target(s', argmax_a Q(s', a))   # llmrl.algos.dqn (double DQN)
         minimize Huber(Q(s, a) - y) on a batch of 64
     every `target_update_every` frames: Q_target <- Q
@@ -33,49 +33,43 @@ from llmrl.agents.drrn import DRRN
 from llmrl.agents.prompt import GlamTemplate, PromptObservation
 from llmrl.algos.dqn import copy_params, dqn_update
 from llmrl.algos.replay import NStepReplayBuffer
-from llmrl.envs.babyai_text import VARIANTS, variant_action_names, variant_prompt_headers
-from llmrl.eval.glam_eval import EvalResult, evaluate_policy
+from llmrl.envs.babyai_text import variant_action_names, variant_prompt_headers
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy, make_prompt_env
 from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, load_run_module, save_checkpoint
-from llmrl.train.glam import GlamConfig, make_prompt_env
 from llmrl.train.guard import check_finite
 from llmrl.train.offpolicy_run import run_off_policy
-from llmrl.train.ppo_settings import check_env_id
 from llmrl.train.run_dir import RunDir
 from llmrl.train.runtime import resolve_device, seed_everything, update_generator
+from llmrl.train.settings import BabyAITextSettings, RunSettings, check_at_least_one
 from llmrl.train.vec_env import SeededVecEnv
 
 REPLAY = "replay"  # the checkpoint's arrays group (replay.safetensors)
 
 
 @dataclass
-class DRRNConfig:
-    """Every setting of a DRRN run; defaults are the GLAM paper's DRRN settings (preset `drrn/paper`)."""
+class DRRNConfig(BabyAITextSettings, RunSettings):
+    """Every setting of a DRRN run; defaults are the GLAM paper's DRRN settings (preset `drrn/paper`).
 
-    seed: int = 0
+    The run, task and prompt fields come from the sections of `llmrl.train.settings`; the state
+    text is the GLAM prompt with `history` observations (template: glam).
+    """
+
     total_frames: int = 1_500_000
-
-    # Environment (the state text is the GLAM prompt with `history` observations).
-    env_id: str = "BabyAIText-MixedTrainLocal-v0"
-    room_size: int = 8
-    num_dists: int = 8
-    variant: str | None = None
-    history: int = 3
     num_envs: int = 32
 
     # Network.
     hidden: int = 128
     max_words: int = 128  # longer prompts keep their last words
-    device: str = "cpu"
 
-    # Q-learning.
+    # Q-learning (frame counts are environment frames, as in llmrl.algos.dqn.DQNConfig).
     lr: float = 1e-4
     gamma: float = 0.9
     batch_size: int = 64
     buffer_size: int = 100_000
     learning_starts: int = 1_000  # frames before the first update
-    train_every: int = 1  # vectorized steps between updates
+    train_every: int = 32  # frames between updates (32 = one per step of the 32 envs)
     updates_per_train: int = 1
-    target_update_every: int = 1_000  # frames
+    target_update_every: int = 1_000  # frames between target copies
     temperature: float = 1.0  # softmax exploration while training
     # Evaluation samples softmax(Q / eval_temperature) (0: greedy). Q is in units of the scaled
     # reward (x20), so at temperature 1 a trained DRRN still takes near-uniform actions where the
@@ -84,35 +78,20 @@ class DRRNConfig:
     reward_scale: float = 20.0
     huber_delta: float = 1.0
     max_grad_norm: float | None = 10.0
-
-    # Run directory.
-    out_dir: str = "runs"
-    name: str | None = None
     log_every: int = 1_024  # frames between metrics rows
-    checkpoint_every: int = 10  # metrics rows
-    keep_checkpoints: int = 3
-    tensorboard: bool = True
 
     def __post_init__(self) -> None:
-        positive = ("total_frames", "num_envs", "history", "hidden", "max_words", "batch_size", "buffer_size",
-                    "train_every", "updates_per_train", "target_update_every", "log_every", "checkpoint_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        check_env_id(self.env_id)
-        if self.variant is not None and self.variant not in VARIANTS:
-            raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        super().__post_init__()
+        check_at_least_one(self, ("total_frames", "num_envs", "hidden", "max_words", "batch_size", "buffer_size",
+                                  "train_every", "updates_per_train", "target_update_every", "log_every"))
+        if self.template != "glam":
+            raise ValueError(f"template must be 'glam' for DRRN (a chat template needs an LM), got {self.template!r}")
         if (not 0 <= self.gamma <= 1 or self.lr <= 0 or min(self.temperature, self.eval_temperature) < 0
                 or self.reward_scale <= 0):
             raise ValueError("need 0 <= gamma <= 1, lr > 0, temperature and eval_temperature >= 0 and "
                              f"reward_scale > 0, got gamma={self.gamma}, lr={self.lr}, "
                              f"temperature={self.temperature}, eval_temperature={self.eval_temperature}, "
                              f"reward_scale={self.reward_scale}")
-
-    def glam(self) -> GlamConfig:
-        """The GLAM config of the same env and prompt: what `llmrl.eval.glam_eval` evaluates in."""
-        return GlamConfig(seed=self.seed, env_id=self.env_id, room_size=self.room_size, num_dists=self.num_dists,
-                          variant=self.variant, history=self.history, model="tiny-llama")
 
     @property
     def num_steps(self) -> int:
@@ -122,7 +101,7 @@ class DRRNConfig:
 
 def make_drrn_env(cfg: DRRNConfig) -> PromptObservation:
     """One env of `cfg` whose observation is the GLAM prompt (DRRN's state text)."""
-    return make_prompt_env(cfg.glam(), GlamTemplate(variant_prompt_headers(cfg.variant)), cfg.variant)
+    return make_prompt_env(cfg, GlamTemplate(variant_prompt_headers(cfg.variant)), cfg.variant)
 
 
 def build_drrn(cfg: DRRNConfig) -> DRRN:
@@ -138,7 +117,7 @@ def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides
                  num_envs: int = 16) -> EvalResult:
     """Success rate of a DRRN run's latest checkpoint in the English GLAM prompt env (`llmrl eval run`)."""
     cfg, net = load_run_module(run_dir, DRRNConfig, build_drrn, overrides=overrides, name="q")
-    return evaluate_policy(net, cfg.glam(), episodes=episodes, seed=seed, num_envs=num_envs)
+    return evaluate_policy(net, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
 class DRRNLoop:
@@ -182,8 +161,9 @@ class DRRNLoop:
         step = self.steps
 
         # 3. Learn: double-DQN updates on replayed batches, then the periodic target copy.
-        if self.frames >= cfg.learning_starts and step % cfg.train_every == 0:
-            for k in range(cfg.updates_per_train):
+        due = self.frames // cfg.train_every - (self.frames - cfg.num_envs) // cfg.train_every
+        if self.frames >= cfg.learning_starts:
+            for k in range(due * cfg.updates_per_train):
                 self._losses.append(dqn_update(
                     net, self.target, self.replay, self.optimizer, np.random.default_rng([cfg.seed, step, k]),
                     batch_size=cfg.batch_size, max_grad_norm=cfg.max_grad_norm, huber_delta=cfg.huber_delta,
@@ -240,12 +220,11 @@ def train_drrn(
     checkpoint = latest_checkpoint(run.path) if resume is not None else None
     if checkpoint is not None:
         loop.restore(checkpoint)
-    # A metrics row every log_every frames (rounded to whole vectorized steps), a checkpoint every
-    # checkpoint_every rows.
+    # A metrics row every log_every frames (rounded to whole vectorized steps).
     log_every = max(1, cfg.log_every // cfg.num_envs) * cfg.num_envs
     run_off_policy(
         run, loop, "drrn", total_frames=cfg.num_steps * cfg.num_envs, log_every=log_every,
-        checkpoint_every=log_every * cfg.checkpoint_every, save=lambda: loop.save(run),
+        checkpoint_every=cfg.checkpoint_every, save=lambda: loop.save(run),
         resume_step=loop.frames if resume is not None else None, tensorboard=cfg.tensorboard,
         progress_fields=lambda row: {"success": row["success_rate"], "ret": row["return"]}, console=console,
     )

@@ -57,15 +57,13 @@ def make_loop(
 def train_ellm(
     cfg: EllmConfig,
     *,
-    root: str | Path = "runs",
-    name: str | None = None,
     config_path: str | Path | None = None,
     resume: str | Path | None = None,
     embedder: Embedder | None = None,
     suggester: GoalSuggester | None = None,
     intrinsic: IntrinsicReward | None = None,
 ) -> RunDir:
-    """Train until `cfg.total_frames`; return the run directory.
+    """Train until `cfg.total_frames` in a new run directory under cfg.out_dir; return it.
 
     `resume`: a run directory to continue from its latest checkpoint (its config is
     `cfg`, typically `RunDir.load_config` plus overrides such as a larger total_frames).
@@ -76,7 +74,7 @@ def train_ellm(
         if checkpoint is None:
             raise FileNotFoundError(f"{run} has no checkpoint to resume from")
     else:
-        run = RunDir.create(root, ALGO, name=name, config=cfg, config_path=config_path)
+        run = RunDir.create(cfg.out_dir, ALGO, name=cfg.name, config=cfg, config_path=config_path)
         checkpoint = None
     loop = make_loop(cfg, embedder=embedder, suggester=suggester, intrinsic=intrinsic)
     resume_step = None
@@ -94,8 +92,8 @@ def train_ellm(
 
     run_off_policy(
         run, loop, f"ellm {cfg.intrinsic}", total_frames=cfg.total_frames, log_every=cfg.log_every,
-        checkpoint_every=cfg.checkpoint_every or cfg.total_frames, save=lambda: save(run, loop),
-        resume_step=resume_step, progress_fields=_progress_fields, on_step=trim,
+        checkpoint_every=cfg.checkpoint_every, save=lambda: save(run, loop),
+        resume_step=resume_step, progress_fields=_progress_fields, on_step=trim, tensorboard=cfg.tensorboard,
     )
     return run
 

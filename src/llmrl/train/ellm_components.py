@@ -7,6 +7,7 @@ from pathlib import Path
 from llmrl.intrinsic.base import Embedder, GoalSuggester, IntrinsicReward
 from llmrl.lm.registry import cache_dir
 from llmrl.train.ellm_config import EllmConfig, SuggesterConfig
+from llmrl.train.runtime import resolve_device
 
 NEEDS_SUGGESTER = ("ellm", "ellm-nofilter")
 
@@ -15,7 +16,7 @@ def build_embedder(cfg: EllmConfig) -> Embedder:
     """The frozen sentence encoder (`cfg.embedder`), with llmrl's persistent embedding cache."""
     from llmrl.lm.embeddings import load_embedder  # sentence-transformers: only when a run starts
 
-    return load_embedder(cfg.embedder, device=cfg.device, cache_path=cache_dir() / "embeddings.sqlite")
+    return load_embedder(cfg.embedder, device=resolve_device(cfg.device), cache_path=cache_dir() / "embeddings.sqlite")
 
 
 def build_suggester(cfg: SuggesterConfig, device: str = "cpu") -> GoalSuggester:
@@ -42,9 +43,9 @@ def build_intrinsic(
     from llmrl.intrinsic import make_intrinsic
 
     if cfg.intrinsic in NEEDS_SUGGESTER and suggester is None:
-        suggester = build_suggester(cfg.suggester, cfg.device)
+        suggester = build_suggester(cfg.suggester, resolve_device(cfg.device))
     return make_intrinsic(
         cfg.intrinsic, num_envs=cfg.env.num_envs, embedder=embedder,
         suggester=suggester if cfg.intrinsic in NEEDS_SUGGESTER else None,
-        threshold=cfg.threshold, seed=cfg.seed, device=cfg.device,
+        threshold=cfg.threshold, seed=cfg.seed, device=resolve_device(cfg.device),
     )

@@ -13,6 +13,7 @@ from llmrl.algos.dqn import DQNConfig
 from llmrl.envs.crafter_text import GOALS, PAPER_LENGTH, canonical_goal
 from llmrl.envs.crafter_text.actions import ACTION_SETS
 from llmrl.intrinsic.base import INTRINSIC_NAMES
+from llmrl.train.settings import RunSettings
 
 LM_DTYPES = (None, "float32", "bfloat16", "float16")  # what llmrl.lm.load_lm accepts by name
 
@@ -76,10 +77,9 @@ class SuggesterConfig:
 
 
 @dataclass
-class EllmConfig:
-    """One ELLM pretraining (or fine-tuning) run."""
+class EllmConfig(RunSettings):
+    """One ELLM pretraining (or fine-tuning) run; the run fields come from `RunSettings`."""
 
-    seed: int = 0
     total_frames: int = 5_000_000
     intrinsic: str = "ellm"
     # Cosine similarity above which a transition caption earns a suggested goal's reward.
@@ -102,22 +102,21 @@ class EllmConfig:
     dqn: DQNConfig = field(default_factory=DQNConfig)
     suggester: SuggesterConfig = field(default_factory=SuggesterConfig)
     log_every: int = 5000  # frames between metrics rows
-    checkpoint_every: int = 100_000  # frames between checkpoints (0: only at the end)
+    checkpoint_every: int = 100_000
     keep_checkpoints: int = 2
     metrics_window: int = 100  # episodes averaged in achievements_per_episode and crafter_score
-    device: str = "cpu"
     torch_threads: int | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.intrinsic not in INTRINSIC_NAMES:
             raise ValueError(f"intrinsic {self.intrinsic!r} is not one of {', '.join(INTRINSIC_NAMES)}")
         positives = ("total_frames", "finetune_lr", "hidden", "log_every", "metrics_window")
         bad = [f"{name}={getattr(self, name)}" for name in positives if not getattr(self, name) > 0]
         if bad:
             raise ValueError(f"must be > 0: {', '.join(bad)}")
-        if min(self.checkpoint_every, self.keep_checkpoints, self.seed, self.dueling_hidden) < 0:
-            raise ValueError("seed, checkpoint_every, keep_checkpoints and dueling_hidden must be >= 0, got "
-                             f"{self.seed}, {self.checkpoint_every}, {self.keep_checkpoints}, {self.dueling_hidden}")
+        if self.dueling_hidden < 0:
+            raise ValueError(f"dueling_hidden must be >= 0, got {self.dueling_hidden}")
         if not -1.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold is a cosine similarity in [-1, 1], got {self.threshold}")
         if self.extrinsic_weight < 0:

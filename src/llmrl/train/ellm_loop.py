@@ -38,6 +38,7 @@ from llmrl.envs.crafter_text.metrics import (
 from llmrl.intrinsic.base import IntrinsicReward, Transition, context_from_info
 from llmrl.train.ellm_config import EllmConfig
 from llmrl.train.guard import check_finite
+from llmrl.train.runtime import resolve_device
 
 
 @dataclass
@@ -67,7 +68,7 @@ class EllmLoop:
         if intrinsic.num_envs != cfg.env.num_envs:
             raise ValueError(f"intrinsic reward built for {intrinsic.num_envs} envs, config has {cfg.env.num_envs}")
         self.cfg, self.intrinsic, self.table = cfg, intrinsic, table
-        self.device = torch.device(cfg.device)
+        self.device = torch.device(resolve_device(cfg.device))
         n = cfg.env.num_envs
         self.envs = [
             CrafterTextEnv(length=cfg.env.length, action_set=cfg.env.action_set, paper_tweaks=cfg.env.paper_tweaks,

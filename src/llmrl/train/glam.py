@@ -17,16 +17,14 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 import torch
 from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.envs.babyai_text import VARIANTS, variant_action_names
+from llmrl.envs.babyai_text import variant_action_names
 from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
-from llmrl.lm.tiny import FAMILIES
 from llmrl.train.checkpoint import load_checkpoint
 from llmrl.train.distributed import (
     DEFAULT_TIMEOUT_S,
@@ -40,55 +38,24 @@ from llmrl.train.distributed import (
 )
 from llmrl.train.ppo_loop import RolloutPolicy
 from llmrl.train.ppo_run import run_ppo
-from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.run_dir import RunDir
 from llmrl.train.runtime import resolve_device
+from llmrl.train.settings import TINY_PREFIX, BabyAITextSettings, LMSettings, PPOSettings, RunSettings
 from llmrl.train.vec_env import SeededVecEnv
-
-TINY_PREFIX = "tiny-"
-"""`model: tiny-llama` (or tiny-gpt2, tiny-t5): a tiny randomly initialized LM, offline."""
 
 
 @dataclass
-class GlamConfig(PPOSettings):
+class GlamConfig(PPOSettings, LMSettings, BabyAITextSettings, RunSettings):
     """Every setting of a GLAM run; defaults are the paper's main runs (preset `glam/paper`).
 
-    The run, task, PPO and run-directory fields come from `PPOSettings`.
+    The run, task, prompt, LM and PPO fields come from the sections of `llmrl.train.settings`.
     """
-
-    variant: str | None = None
-
-    # Model and policy.
-    model: str = "google/flan-t5-large"  # HF id or path, "smollm2-135m", or tiny-llama / tiny-gpt2 / tiny-t5
-    tiny_hidden_size: int = 64
-    tiny_layers: int = 2
-    device: str = "auto"  # "auto": cuda when available, else cpu
-    dtype: str | None = None
-    lora: bool = False  # False: full fine-tuning, as the paper's main runs
-    lora_r: int = 16
-    lora_alpha: int = 32
-    template: Literal["glam", "chat"] = "glam"
-    history: int = 3  # observations in the prompt (and history - 1 actions)
-    normalize: Literal["sum", "mean"] = "sum"
-    scoring: Literal["shared", "naive"] = "shared"
-    value_inner: int = 1024
-    # Speed (llmrl.lm.precision, LanguageModel.score(reuse_prefix=...)): "auto" computes the LM body
-    # in bf16 where the CPU/GPU has it natively; reuse_prefix reuses prompt prefixes' keys/values.
-    precision: Literal["auto", "bf16", "fp32"] = "fp32"
-    reuse_prefix: bool = False
 
     # Under torchrun: collectives fail after this many seconds (a dead or stuck rank), not never.
     dist_timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("history", "value_inner", "tiny_hidden_size", "tiny_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.variant is not None and self.variant not in VARIANTS:
-            raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
-        if self.model.startswith(TINY_PREFIX) and self.model[len(TINY_PREFIX):] not in FAMILIES:
-            raise ValueError(f"tiny models are {', '.join(TINY_PREFIX + f for f in FAMILIES)}, got {self.model!r}")
         if not self.dist_timeout_s > 0:
             raise ValueError(f"dist_timeout_s must be > 0, got {self.dist_timeout_s}")
 

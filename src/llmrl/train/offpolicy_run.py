@@ -5,7 +5,8 @@
 `loop` owns the envs, networks, replay and counters and advances every env once per
 `step()`; `pop_interval()` gives the metrics row of the frames since the last one. The driver
 logs a row every `log_every` frames and at the end, saves a checkpoint (`save()`, one atomic
-directory) right after a row every `checkpoint_every` frames and at the end, and tells the
+directory) right after a row that crosses a multiple of `checkpoint_every` frames (0: none) and
+at the end, and tells the
 loop where its last good checkpoint is (`loop.last_checkpoint`, named by the NaN guard). As a
 checkpoint always follows a row, a resumed run starts a fresh interval, and the rows logged
 after the checkpoint it resumes from are dropped (`resume_step`).
@@ -22,6 +23,7 @@ from rich.console import Console
 from llmrl.train.metrics import MetricsLogger
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
+from llmrl.train.settings import checkpoint_due
 
 
 class OffPolicyLoop(Protocol):
@@ -55,7 +57,7 @@ def run_off_policy(
         total_frames, description, initial_frames=min(loop.frames, total_frames), console=console
     ) as progress:
         next_log = _next_multiple(loop.frames, log_every)
-        next_checkpoint = _next_multiple(loop.frames, checkpoint_every)
+        last_row = loop.frames
         while loop.frames < total_frames:
             loop.step()
             if on_step is not None:
@@ -67,9 +69,9 @@ def run_off_policy(
             logger.log(loop.frames, row)
             progress.update(min(loop.frames, total_frames), **progress_fields(row))
             next_log = _next_multiple(loop.frames, log_every)
-            if loop.frames >= next_checkpoint or done:
+            if checkpoint_due(checkpoint_every, last_row, loop.frames) or done:
                 loop.last_checkpoint = str(save())
-                next_checkpoint = _next_multiple(loop.frames, checkpoint_every)
+            last_row = loop.frames
 
 
 def _next_multiple(frames: int, every: int) -> int:

@@ -10,8 +10,8 @@
    logged after it;
 5. `ppo_loop` from there, with the NaN guard (a non-finite gradient norm or loss stops the
    run before the weights change, naming the last good checkpoint), one metrics row per
-   update, the progress bar, and one atomic checkpoint every cfg.checkpoint_every updates
-   and at the end.
+   update, the progress bar, and one atomic checkpoint after each update that crosses a
+   multiple of cfg.checkpoint_every frames, and at the end.
 
 Under torchrun (`world` from `llmrl.train.distributed.init_distributed`) every rank runs
 this with its share of the envs: metrics are reduced over the ranks, the envs' states are
@@ -36,13 +36,14 @@ from llmrl.train.ppo_loop import PPOHyperparameters, RolloutPolicy, ppo_loop
 from llmrl.train.progress import TrainingProgress
 from llmrl.train.run_dir import RunDir
 from llmrl.train.runtime import seed_everything
+from llmrl.train.settings import checkpoint_due
 from llmrl.train.vec_env import SeededVecEnv
 
 LOSSES = ("policy_loss", "value_loss", "entropy")
 
 
 class PPORunSettings(Protocol):
-    """The settings `run_ppo` reads (every `PPOSettings` subclass has them)."""
+    """The settings `run_ppo` reads (a config composed of `RunSettings` and `PPOSettings` has them)."""
 
     seed: int
     out_dir: str
@@ -133,7 +134,9 @@ def run_ppo(
             if main:
                 logger.log(frames, metrics)
                 progress.update(frames, success=metrics["success_rate"], ret=metrics["return"])
-            if (update + 1) % cfg.checkpoint_every == 0 or update + 1 == cfg.num_updates:
+            trained = (update + 1) * cfg.frames_per_update
+            last = update + 1 == cfg.num_updates
+            if checkpoint_due(cfg.checkpoint_every, trained - cfg.frames_per_update, trained) or last:
                 env_states = all_gather_json(envs.state(), world)
                 if main:
                     checkpoint = save_checkpoint(

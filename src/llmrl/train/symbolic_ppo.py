@@ -20,18 +20,18 @@ from llmrl.envs.babyai_text import GLAM_IDS, make_level
 from llmrl.eval.episodes import EvalResult, evaluate
 from llmrl.train.checkpoint import load_run_module
 from llmrl.train.ppo_run import run_ppo
-from llmrl.train.ppo_settings import PPOSettings
 from llmrl.train.run_dir import RunDir
 from llmrl.train.runtime import resolve_device
+from llmrl.train.settings import BabyAISettings, PPOSettings, RunSettings, check_at_least_one
 from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass
-class SymbolicPPOConfig(PPOSettings):
+class SymbolicPPOConfig(PPOSettings, BabyAISettings, RunSettings):
     """Every setting of a symbolic PPO run; defaults follow the GLAM paper's baseline.
 
-    The run, task, PPO and run-directory fields come from `PPOSettings`; the baseline's paper
-    setting (preset `symbolic-ppo/paper`) changes four of their defaults.
+    The run, task and PPO fields come from the sections of `llmrl.train.settings`; the
+    baseline's paper setting (preset `symbolic-ppo/paper`) changes four of their defaults.
     """
 
     num_envs: int = 64
@@ -42,13 +42,10 @@ class SymbolicPPOConfig(PPOSettings):
     # Network.
     channels: int = 64
     mission_hidden: int = 128
-    device: str = "cpu"  # a small CNN: the CPU is usually the fastest place for it
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("channels", "mission_hidden"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_at_least_one(self, ("channels", "mission_hidden"))
 
 
 def make_symbolic_env(cfg: SymbolicPPOConfig) -> Any:
