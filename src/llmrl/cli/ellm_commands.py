@@ -68,7 +68,7 @@ def eval_ellm_command(
 ) -> None:
     """Achievements per episode, Crafter score and success per achievement (JSON + bar chart)."""
     from llmrl.train import CheckpointError
-    from llmrl.train.ellm_eval import evaluate_ellm
+    from llmrl.train.ellm import evaluate_ellm
     from llmrl.train.run_dir import NotARunDirError
 
     try:
