@@ -14,6 +14,6 @@ ROOT="${2:-runs/ellm-experiment}"
 STAGE="${3:-25000}"
 mkdir -p "$ROOT"
 PY="${PYTHON:-.venv/bin/python}"
-nohup "$PY" -m llmrl.train.ellm_experiment run --frames "$FRAMES" --root "$ROOT" --seeds 3 --jobs "${JOBS:-2}" \
+nohup "$PY" -m llmrl.experiments.ellm_pretraining run --frames "$FRAMES" --root "$ROOT" --seeds 3 --jobs "${JOBS:-2}" \
   --stage-frames "$STAGE" > "$ROOT/summary.md" 2> "$ROOT/experiment.err" &
 echo "started (pid $!): tail -f $ROOT/logs/*.log; the table lands in $ROOT/summary.md"

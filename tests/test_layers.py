@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"agents"},
     {"eval"},
     {"train"},
-    {"bench"},
+    {"bench", "experiments"},
     {"cli"},
     {"__main__"},
 ]

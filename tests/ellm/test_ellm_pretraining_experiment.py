@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from llmrl.train.ellm_experiment import command, summarize
+from llmrl.experiments.ellm_pretraining import command, summarize
 
 
 def fake_run(root, method, seed, rows):
@@ -55,7 +55,7 @@ def test_command_starts_a_new_run_then_resumes_it(tmp_path):
 
 
 def test_stages_bring_every_run_to_the_same_budget_in_turn():
-    from llmrl.train.ellm_experiment import stages
+    from llmrl.experiments.ellm_pretraining import stages
 
     assert stages(200_000, 50_000) == [50_000, 100_000, 150_000, 200_000]
     assert stages(120_000, 50_000) == [50_000, 100_000, 120_000]

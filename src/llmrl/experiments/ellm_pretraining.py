@@ -1,7 +1,7 @@
-"""The issue's CPU experiment: seeds x methods of ELLM pretraining, then a README table and a plot.
+"""The ELLM CPU experiment (preset `ellm/cpu-experiment`): seeds x methods of pretraining, a table and a plot.
 
-    python -m llmrl.train.ellm_experiment run --frames 200000 --root runs/ellm-experiment
-    python -m llmrl.train.ellm_experiment summarize --root runs/ellm-experiment
+    python -m llmrl.experiments.ellm_pretraining run --frames 200000 --root runs/ellm-experiment
+    python -m llmrl.experiments.ellm_pretraining summarize --root runs/ellm-experiment
 
 `run` trains every (method, seed) with `llmrl train ellm` in subprocesses (`--jobs` at a
 time, one torch thread each), skipping pairs already finished and resuming interrupted ones,
