@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from llmrl.cli.app import app, eval_app, train_app
-from llmrl.cli.preset_commands import config_file
+from llmrl.cli.preset_commands import run_config
 from llmrl.registry import ALGORITHMS, algorithm
 
 
@@ -26,21 +26,14 @@ def _trainer(algo: str) -> tuple[type, Any]:
 
 
 def _train(algo: str, config: Path | None, overrides: list[str] | None, resume: Path | None) -> None:
-    from llmrl.train import ConfigError, NotARunDirError, RunDir, TrainingDiverged
-    from llmrl.train.config import load_config
+    from llmrl.train import ConfigError, NotARunDirError, TrainingDiverged
 
     if config is None and resume is None:
         raise typer.BadParameter(f"give --config PRESET (e.g. {algo}/cpu-tiny) or --resume RUN_DIR",
                                  param_hint="--config")
     config_cls, train = _trainer(algo)
     try:
-        if resume is not None:
-            if config is not None:
-                raise ConfigError("--resume uses the run's own config.yaml; pass changes as key=value overrides")
-            cfg = RunDir.open(resume).load_config(config_cls, overrides or [])
-        else:
-            config = config_file(config, algo)
-            cfg = load_config(config_cls, config, overrides or [])
+        cfg, config = run_config(config_cls, algo, config, resume, overrides or [])
         run = train(cfg, config_path=config, resume=resume)
     except (ConfigError, NotARunDirError, TrainingDiverged, FileNotFoundError, ValueError) as error:
         raise _fail(error) from error

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from llmrl.cli.app import bench_app, eval_app, train_app
-from llmrl.cli.preset_commands import config_file
+from llmrl.cli.preset_commands import run_config
 from llmrl.intrinsic.base import INTRINSIC_NAMES
 
 
@@ -29,10 +29,9 @@ def train_ellm_command(
     name: str | None = typer.Option(None, "--name", help="Run name (name=NAME) [default: the config's file name]."),
 ) -> None:
     """Pretrain (or fine-tune) a goal-conditioned DQN with an intrinsic reward on Text Crafter."""
-    from llmrl.train import ConfigError, load_config
+    from llmrl.train import ConfigError, NotARunDirError
     from llmrl.train.ellm import train_ellm
     from llmrl.train.ellm_config import EllmConfig
-    from llmrl.train.run_dir import NotARunDirError, RunDir
 
     settings = list(overrides or [])
     if root is not None:
@@ -46,13 +45,9 @@ def train_ellm_command(
             raise typer.BadParameter("give either --resume or --finetune-from, not both")
         settings.append(f"finetune_from={finetune_from}")
     try:
-        if resume is not None:
-            cfg = RunDir.open(resume).load_config(EllmConfig, settings)
-        else:
-            config = config_file(config, "ellm") if config is not None else None
-            cfg = load_config(EllmConfig, config, settings)
-            if cfg.finetune_from and cfg.task is None:
-                raise ConfigError("--finetune-from needs the downstream task: add task=NAME (e.g. task=attack_cow)")
+        cfg, config = run_config(EllmConfig, "ellm", config, resume, settings)
+        if resume is None and cfg.finetune_from and cfg.task is None:
+            raise ConfigError("--finetune-from needs the downstream task: add task=NAME (e.g. task=attack_cow)")
     except (ConfigError, NotARunDirError) as error:
         raise typer.BadParameter(str(error)) from error
     run = train_ellm(cfg, config_path=config, resume=resume)
