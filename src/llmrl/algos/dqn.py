@@ -35,7 +35,7 @@ from llmrl.algos.optim import BeforeStep, check_max_grad_norm, clip_and_step
 from llmrl.algos.replay import NStepReplayBuffer
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
-"""Accepted ``DQNConfig.precision`` values -> the autocast dtype of the update's forward passes."""
+"""Accepted ``DQNSettings.precision`` values -> the autocast dtype of the update's forward passes."""
 
 
 class QNetwork(Protocol):
@@ -47,19 +47,20 @@ class QNetwork(Protocol):
 
 
 @dataclass
-class DQNConfig:
-    """DQN hyper-parameters; defaults are ELLM's Crafter settings (reference/ellm.md) unless noted."""
+class DQNSettings:
+    """The DQN update and its schedule, in environment frames; defaults are ELLM's Crafter settings.
+
+    Exploration belongs to the method: `DQNConfig` adds an epsilon-greedy schedule. Validation
+    errors name the concrete class.
+    """
 
     lr: float = 6.25e-5
     batch_size: int = 64
     gamma: float = 0.99
     n_step: int = 3
-    train_every: int = 4  # environment steps between gradient updates
-    target_update_every: int = 8000  # environment steps between hard target copies
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.01
-    epsilon_decay_steps: int = 1_000_000
-    learning_starts: int = 5000  # seed frames of random acting before the first update
+    train_every: int = 4  # environment frames between gradient updates
+    target_update_every: int = 8000  # environment frames between hard target copies
+    learning_starts: int = 5000  # frames before the first update
     buffer_size: int = 5_000_000
     huber_delta: float = 1.0
     # Not in the reference: a loose safety clip (SB3's DQN default) against rare spikes.
@@ -68,24 +69,40 @@ class DQNConfig:
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
-        positive = ("lr", "batch_size", "n_step", "train_every", "target_update_every", "epsilon_decay_steps",
-                    "buffer_size", "huber_delta")
-        bad = [f"{name}={getattr(self, name)}" for name in positive if not getattr(self, name) > 0]
+        name = type(self).__name__
+        positive = ("lr", "batch_size", "n_step", "train_every", "target_update_every", "buffer_size", "huber_delta")
+        bad = [f"{field}={getattr(self, field)}" for field in positive if not getattr(self, field) > 0]
         if bad:
-            raise ValueError(f"DQNConfig fields must be > 0: {', '.join(bad)}")
+            raise ValueError(f"{name} fields must be > 0: {', '.join(bad)}")
         if self.learning_starts < 0:
-            raise ValueError(f"DQNConfig.learning_starts must be >= 0, got {self.learning_starts}")
-        for name in ("gamma", "epsilon_start", "epsilon_end"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"DQNConfig.{name} must lie in [0, 1], got {getattr(self, name)}")
+            raise ValueError(f"{name}.learning_starts must be >= 0, got {self.learning_starts}")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"{name}.gamma must lie in [0, 1], got {self.gamma}")
         check_max_grad_norm(self.max_grad_norm)
         if self.precision not in PRECISIONS:
-            raise ValueError(f"DQNConfig.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+            raise ValueError(f"{name}.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     @property
     def compute_dtype(self) -> torch.dtype | None:
         """The autocast dtype of ``precision`` (None: plain fp32)."""
         return PRECISIONS[self.precision]
+
+
+@dataclass
+class DQNConfig(DQNSettings):
+    """DQN with ELLM's epsilon-greedy schedule (reference/ellm.md) unless noted."""
+
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.01
+    epsilon_decay_steps: int = 1_000_000  # frames from epsilon_start to epsilon_end
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.epsilon_decay_steps > 0:
+            raise ValueError(f"DQNConfig fields must be > 0: epsilon_decay_steps={self.epsilon_decay_steps}")
+        for name in ("epsilon_start", "epsilon_end"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"DQNConfig.{name} must lie in [0, 1], got {getattr(self, name)}")
 
 
 def linear_epsilon(step: int, start: float = 1.0, end: float = 0.01, duration: int = 1_000_000) -> float:
@@ -167,7 +184,7 @@ def dqn_update(
 
     ``online`` must be an ``nn.Module`` with ``q_values``; its parameters are the ones clipped.
     ``before_step(grad_norm)`` may veto the step by returning False (NaN guard), as in PPO.
-    ``compute_dtype``: autocast dtype of the forward passes (``DQNConfig.compute_dtype``).
+    ``compute_dtype``: autocast dtype of the forward passes (``DQNSettings.compute_dtype``).
     Returns ``loss``, ``q_mean``, ``td_abs`` (mean |TD error|), ``grad_norm`` and ``skipped``.
     """
     check_max_grad_norm(max_grad_norm)

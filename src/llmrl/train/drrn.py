@@ -5,7 +5,8 @@ Every vectorized step:
     a_t ~ softmax(Q(s_t, .) / temperature)                   # softmax exploration over the command texts
     replay <- (s_t, a_t, 20 * r_t, s_{t+1}, terminated)      # truncation bootstraps from the final observation
     every `train_every` frames, once `learning_starts` frames are in:
-        y = r + gamma * (1 - done) * Q_target(s', argmax_a Q(s', a))   # llmrl.algos.dqn (double DQN)
+        y = R + gamma^k * (1 - done) * Q_target(s', argmax_a Q(s', a))   # llmrl.algos.dqn (double DQN;
+                                                                          # n_step returns, 1 by default)
         minimize Huber(Q(s, a) - y) on a batch of 64
     every `target_update_every` frames: Q_target <- Q
 
@@ -31,7 +32,7 @@ from rich.console import Console
 
 from llmrl.agents.drrn import DRRN
 from llmrl.agents.prompt import GlamTemplate, PromptObservation
-from llmrl.algos.dqn import copy_params, dqn_update
+from llmrl.algos.dqn import DQNSettings, copy_params, dqn_update
 from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.babyai_text import variant_action_names, variant_prompt_headers
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy, make_prompt_env
@@ -47,10 +48,11 @@ REPLAY = "replay"  # the checkpoint's arrays group (replay.safetensors)
 
 
 @dataclass
-class DRRNConfig(BabyAITextSettings, RunSettings):
+class DRRNConfig(BabyAITextSettings, RunSettings, DQNSettings):
     """Every setting of a DRRN run; defaults are the GLAM paper's DRRN settings (preset `drrn/paper`).
 
-    The run, task and prompt fields come from the sections of `llmrl.train.settings`; the state
+    The run, task, prompt and DQN fields come from `llmrl.train.settings` and
+    `llmrl.algos.dqn.DQNSettings` (re-declared below where DRRN's setting differs); the state
     text is the GLAM prompt with `history` observations (template: glam).
     """
 
@@ -61,35 +63,29 @@ class DRRNConfig(BabyAITextSettings, RunSettings):
     hidden: int = 128
     max_words: int = 128  # longer prompts keep their last words
 
-    # Q-learning (frame counts are environment frames, as in llmrl.algos.dqn.DQNConfig).
+    # Q-learning.
     lr: float = 1e-4
     gamma: float = 0.9
-    batch_size: int = 64
+    n_step: int = 1
     buffer_size: int = 100_000
-    learning_starts: int = 1_000  # frames before the first update
-    train_every: int = 32  # frames between updates (32 = one per step of the 32 envs)
-    updates_per_train: int = 1
-    target_update_every: int = 1_000  # frames between target copies
+    learning_starts: int = 1_000
+    train_every: int = 32  # one update per step of the 32 envs
+    target_update_every: int = 1_000
     temperature: float = 1.0  # softmax exploration while training
     # Evaluation samples softmax(Q / eval_temperature) (0: greedy). Q is in units of the scaled
     # reward (x20), so at temperature 1 a trained DRRN still takes near-uniform actions where the
     # Q-values of its actions differ by less than a unit; a low temperature evaluates what it learned.
     eval_temperature: float = 1.0
     reward_scale: float = 20.0
-    huber_delta: float = 1.0
-    max_grad_norm: float | None = 10.0
     log_every: int = 1_024  # frames between metrics rows
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_at_least_one(self, ("total_frames", "num_envs", "hidden", "max_words", "batch_size", "buffer_size",
-                                  "train_every", "updates_per_train", "target_update_every", "log_every"))
+        check_at_least_one(self, ("total_frames", "num_envs", "hidden", "max_words", "log_every"))
         if self.template != "glam":
             raise ValueError(f"template must be 'glam' for DRRN (a chat template needs an LM), got {self.template!r}")
-        if (not 0 <= self.gamma <= 1 or self.lr <= 0 or min(self.temperature, self.eval_temperature) < 0
-                or self.reward_scale <= 0):
-            raise ValueError("need 0 <= gamma <= 1, lr > 0, temperature and eval_temperature >= 0 and "
-                             f"reward_scale > 0, got gamma={self.gamma}, lr={self.lr}, "
+        if min(self.temperature, self.eval_temperature) < 0 or self.reward_scale <= 0:
+            raise ValueError("need temperature and eval_temperature >= 0 and reward_scale > 0, got "
                              f"temperature={self.temperature}, eval_temperature={self.eval_temperature}, "
                              f"reward_scale={self.reward_scale}")
 
@@ -130,8 +126,8 @@ class DRRNLoop:
         self.target = copy.deepcopy(self.net).requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.envs = SeededVecEnv(lambda _: make_drrn_env(cfg), cfg.num_envs, cfg.seed)
-        self.replay = NStepReplayBuffer(cfg.buffer_size, {"state": ((cfg.max_words,), np.int64)}, 1, cfg.gamma,
-                                        cfg.num_envs)
+        self.replay = NStepReplayBuffer(cfg.buffer_size, {"state": ((cfg.max_words,), np.int64)}, cfg.n_step,
+                                        cfg.gamma, cfg.num_envs)
         self.steps = 0  # vectorized steps so far
         self.target_every = max(1, cfg.target_update_every // cfg.num_envs)
         self.last_checkpoint: str | None = None
@@ -162,12 +158,12 @@ class DRRNLoop:
 
         # 3. Learn: double-DQN updates on replayed batches, then the periodic target copy.
         due = self.frames // cfg.train_every - (self.frames - cfg.num_envs) // cfg.train_every
-        if self.frames >= cfg.learning_starts:
-            for k in range(due * cfg.updates_per_train):
+        if self.frames >= cfg.learning_starts and len(self.replay) > 0:  # n_step > 1 fills it late
+            for k in range(due):
                 self._losses.append(dqn_update(
                     net, self.target, self.replay, self.optimizer, np.random.default_rng([cfg.seed, step, k]),
                     batch_size=cfg.batch_size, max_grad_norm=cfg.max_grad_norm, huber_delta=cfg.huber_delta,
-                    device=self.device, before_step=self._guard,
+                    device=self.device, before_step=self._guard, compute_dtype=cfg.compute_dtype,
                 ))
         if step % self.target_every == 0:
             copy_params(self.target, net)

@@ -1,5 +1,7 @@
 """Config sections that trainers compose: run, BabyAI env, prompt, LM and PPO settings.
 
+The DQN section is `llmrl.algos.dqn.DQNSettings` (DRRN composes it flat; ELLM nests `DQNConfig`).
+
 A trainer's config inherits the sections it needs and adds its model's fields, e.g.
 
     @dataclass
@@ -40,10 +42,16 @@ def check_at_least_one(cfg: object, names: tuple[str, ...]) -> None:
 
 
 class Section:
-    """The end of the cooperative `__post_init__` chain of the sections."""
+    """The end of the cooperative `__post_init__` chain of the sections.
+
+    A config may also compose a section of a lower layer (`llmrl.algos.dqn.DQNSettings`) after
+    these: the chain hands over to it.
+    """
 
     def __post_init__(self) -> None:
-        pass
+        post_init = getattr(super(), "__post_init__", None)
+        if post_init is not None:
+            post_init()
 
 
 @dataclass
