@@ -17,7 +17,7 @@ start, which is harmless after a `done`.
 
 Build one with `llmrl.intrinsic.make_intrinsic(name, *, num_envs, embedder, suggester=None,
 threshold=0.99, seed=0, device="cpu")`, name in `INTRINSIC_NAMES`: "ellm" (and
-"ellm-nofilter") need a `GoalSuggester` (see `llmrl.intrinsic.suggesters`); "oracle" builds
+"ellm-nofilter") need a `GoalSuggester` (see `llmrl.intrinsic.make_suggester`); "oracle" builds
 its own; "ellm", "ellm-nofilter", "oracle", "rnd", "apt" need an `Embedder`
 (`llmrl.lm.load_embedder("minilm")`); "novelty" and "none" need neither.
 """
