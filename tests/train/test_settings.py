@@ -79,3 +79,13 @@ def test_drrn_uses_the_dqn_section_and_checkpoint_every_zero_saves_only_at_the_e
 def test_sections_reject_bad_values_with_what_is_accepted(algo, changes, message):
     with pytest.raises(ValueError, match=message):
         ALGORITHMS[algo].config(**changes)
+
+
+def test_a_drrn_config_saved_with_retired_keys_says_how_to_convert_it(tmp_path):
+    from llmrl.train import ConfigError, load_config
+    from llmrl.train.drrn import DRRNConfig
+
+    saved = tmp_path / "config.yaml"
+    saved.write_text("num_envs: 8\ntrain_every: 1\nupdates_per_train: 1\n")
+    with pytest.raises(ConfigError, match="train_every to train_every \\* num_envs / updates_per_train"):
+        load_config(DRRNConfig, saved)

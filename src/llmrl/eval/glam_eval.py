@@ -23,7 +23,7 @@ __all__ = ["EvalResult", "PromptSettings", "build_template", "evaluate_policy", 
 
 
 class PromptSettings(Protocol):
-    """The fields of a config (`GlamConfig` and its kin) that fix the env and the prompt."""
+    """The fields that fix the env and the prompt (a config composing `BabyAITextSettings` has them)."""
 
     env_id: str
     room_size: int

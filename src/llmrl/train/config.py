@@ -268,6 +268,10 @@ def _type_name(tp: Any) -> str:
 
 
 def _unknown_key_message(dotted: str, key: str, cls: type, source: str = "config") -> str:
+    """Name the unknown key and the valid ones; a retired key (cls.RETIRED_KEYS) says what replaced it."""
+    retired = getattr(cls, "RETIRED_KEYS", {})
+    if key in retired:
+        return f"'{dotted}' in {source} is no longer a setting of {cls.__name__}: {retired[key]}"
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""

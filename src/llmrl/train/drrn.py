@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -78,6 +79,12 @@ class DRRNConfig(BabyAITextSettings, RunSettings, DQNSettings):
     eval_temperature: float = 1.0
     reward_scale: float = 20.0
     log_every: int = 1_024  # frames between metrics rows
+
+    # Keys of configs saved before train_every counted frames: loading one says how to convert it.
+    RETIRED_KEYS: ClassVar[dict[str, str]] = {
+        "updates_per_train": "train_every now counts frames between updates; in this run's config.yaml set "
+                             "train_every to train_every * num_envs / updates_per_train and delete updates_per_train",
+    }
 
     def __post_init__(self) -> None:
         super().__post_init__()
