@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llmrl.envs.babyai_text import GLAM_IDS, VARIANTS
-from llmrl.lm.tiny import FAMILIES
 from llmrl.train.ppo_loop import PPOHyperparameters
 
 TINY_PREFIX = "tiny-"
@@ -124,8 +123,11 @@ class LMSettings(Section):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_at_least_one(self, ("value_inner", "tiny_hidden_size", "tiny_layers"))
-        if self.model.startswith(TINY_PREFIX) and self.model[len(TINY_PREFIX):] not in FAMILIES:
-            raise ValueError(f"tiny models are {', '.join(TINY_PREFIX + f for f in FAMILIES)}, got {self.model!r}")
+        if self.model.startswith(TINY_PREFIX):
+            from llmrl.lm.tiny import FAMILIES  # imports transformers: only when a tiny model is named
+
+            if self.model[len(TINY_PREFIX):] not in FAMILIES:
+                raise ValueError(f"tiny models are {', '.join(TINY_PREFIX + f for f in FAMILIES)}, got {self.model!r}")
 
 
 @dataclass
