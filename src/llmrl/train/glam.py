@@ -24,6 +24,7 @@ from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
 from llmrl.envs.babyai_text import VARIANTS, variant_action_names
+from llmrl.envs.text_games.candidate_env import TextGameSettings
 from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 from llmrl.lm.tiny import FAMILIES
@@ -57,6 +58,9 @@ class GlamConfig(PPOSettings):
     """
 
     variant: str | None = None
+    # A candidate text game (TextWorld, ScienceWorld) in place of BabyAI-Text: env_id, room_size,
+    # num_dists and variant are then unused, and each step's candidates are the game's commands.
+    text_game: TextGameSettings | None = None
 
     # Model and policy.
     model: str = "google/flan-t5-large"  # HF id or path, "smollm2-135m", or tiny-llama / tiny-gpt2 / tiny-t5
@@ -85,6 +89,8 @@ class GlamConfig(PPOSettings):
         for name in ("history", "value_inner", "tiny_hidden_size", "tiny_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.text_game is not None and self.variant is not None:
+            raise ValueError("variant renames BabyAI's commands; set variant: null with text_game")
         if self.variant is not None and self.variant not in VARIANTS:
             raise ValueError(f"variant must be null or one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.model.startswith(TINY_PREFIX) and self.model[len(TINY_PREFIX):] not in FAMILIES:
@@ -117,7 +123,14 @@ def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
 
 
 def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> SeededVecEnv:
-    """cfg.num_envs seeded prompt envs (a distributed rank passes first_index = rank * num_envs)."""
+    """cfg.num_envs seeded envs (a distributed rank passes first_index = rank * num_envs).
+
+    BabyAI-Text envs whose observations are prompts, or cfg.text_game's envs whose observations
+    are prompts with their own candidates (`CandidatePrompt`).
+    """
+    if cfg.text_game is not None:
+        text_game = cfg.text_game
+        return SeededVecEnv(lambda _: text_game.make_env(), cfg.num_envs, cfg.seed, first_index=first_index)
     template = build_template(cfg, policy, cfg.variant)
     return SeededVecEnv(lambda _: make_prompt_env(cfg, template, cfg.variant), cfg.num_envs, cfg.seed,
                         first_index=first_index)
