@@ -26,6 +26,7 @@ from llmrl.agents.llm_policy import LLMPolicy
 from llmrl.envs.babyai_text import VARIANTS, variant_action_names
 from llmrl.envs.text_games.candidate_env import TextGameSettings
 from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
+from llmrl.eval.text_games import evaluate_text_game_policy
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 from llmrl.lm.tiny import FAMILIES
 from llmrl.train.checkpoint import load_checkpoint
@@ -188,6 +189,8 @@ def evaluate_checkpoint(cfg: GlamConfig, path: str | Path, *, episodes: int, see
     """The LLM policy of `cfg` with the checkpoint at `path` (a run or step directory), evaluated."""
     policy = build_policy(cfg)
     load_policy_checkpoint(policy, path)
+    if cfg.text_game is not None:
+        return evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed, num_envs=num_envs)
     return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
