@@ -52,9 +52,6 @@ class CandidatePromptSpace(spaces.Space):
         count = int(self.np_random.integers(1, 9))
         return CandidatePrompt(text(0, 64), tuple("x" + text(0, 16) for _ in range(count)))
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CandidatePromptSpace)
-
 
 class CandidatePromptEnv(gym.Wrapper):
     """Observations `CandidatePrompt(prompt, candidates)` of a candidate env; action k plays candidate k.
