@@ -59,8 +59,9 @@ class GlamConfig(PPOSettings):
     """
 
     variant: str | None = None
-    # A candidate text game (TextWorld, ScienceWorld) in place of BabyAI-Text: env_id, room_size,
-    # num_dists and variant are then unused, and each step's candidates are the game's commands.
+    # A candidate text game (TextWorld, ScienceWorld) in place of BabyAI-Text: each step's candidates
+    # are the game's commands; env_id, room_size, num_dists, variant, template and history are then
+    # unused (the game's prompt has its own text_game.history).
     text_game: TextGameSettings | None = None
 
     # Model and policy.
