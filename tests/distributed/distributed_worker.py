@@ -19,7 +19,8 @@ import torch
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from llmrl.algos.ppo import PPOBatch, categorical_logp_entropy, ppo_update
+from llmrl.agents.actor_critic import ActorCriticPolicy
+from llmrl.algos.ppo import PPOBatch, ppo_update
 from llmrl.train.distributed import (
     DataParallelPolicy,
     all_gather_json,
@@ -37,8 +38,8 @@ SETTINGS = {"clip_coef": 0.2, "value_clip_coef": 0.2, "ent_coef": 0.01, "vf_coef
 EPOCHS, GLOBAL_MINIBATCH, ORDER_SEED = 2, 12, 1234
 
 
-class TinyPolicy(nn.Module):
-    """Categorical policy + value on vector observations; `forward` is `evaluate`, as in LLMPolicy."""
+class TinyPolicy(ActorCriticPolicy):
+    """Categorical policy + value on vector observations: DDP runs its `forward`, as for LLMPolicy."""
 
     def __init__(self, seed: int) -> None:
         super().__init__()
@@ -47,26 +48,9 @@ class TinyPolicy(nn.Module):
         self.logits = nn.Linear(16, ACTIONS)
         self.critic = nn.Linear(16, 1)
 
-    def evaluate(self, obs: Sequence[Tensor], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, obs: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
         hidden = self.body(torch.stack(list(obs)))
-        logp, entropy = categorical_logp_entropy(self.logits(hidden), actions)
-        return logp, entropy, self.critic(hidden).squeeze(-1)
-
-    forward = evaluate
-
-    @torch.no_grad()
-    def act(self, obs: Sequence[Tensor], generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-        hidden = self.body(torch.stack(list(obs)))
-        actions = torch.multinomial(torch.softmax(self.logits(hidden), -1), 1, generator=generator).squeeze(-1)
-        logp, _ = categorical_logp_entropy(self.logits(hidden), actions)
-        return actions, logp, self.critic(hidden).squeeze(-1)
-
-    @torch.no_grad()
-    def value(self, obs: Sequence[Tensor]) -> Tensor:
-        return self.critic(self.body(torch.stack(list(obs)))).squeeze(-1)
-
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        return list(self.parameters())
+        return self.logits(hidden), self.critic(hidden).squeeze(-1)
 
 
 def global_batch() -> tuple[Tensor, Tensor, PPOBatch]:

@@ -7,36 +7,46 @@ For a prompt p and the action strings a_1..a_K (the env's commands):
     V(p)        = ValueHead(h_p),  h_p the last layer's hidden state at the last prompt token
                   (decoder position 0 for encoder-decoders)
 
-Scores come from the engine's `LanguageModel.score` (the prompt computed once, its KV cache
-shared by the candidates: method "shared"). The LM is fine-tuned fully or through LoRA
-adapters; the value head is always trained. It implements the rollout-policy protocol of
-`llmrl.train.ppo_loop` (`act`, `evaluate`, `value`, `trainable_parameters`).
+The candidates are the policy's fixed `action_names` (BabyAI-Text) or, for a `CandidatePrompt`
+observation, that step's own list (text games); a batch of lists of different lengths K_i gives
+logits [B, max K_i] with -inf past each list's end. Scores come from the engine's
+`LanguageModel.score` (the prompt computed once, its KV cache shared by the candidates: method
+"shared"). The LM is fine-tuned fully or through LoRA adapters; the value head is always
+trained. PPO's `act`, `evaluate`, `value` come from `ActorCriticPolicy` over `forward`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from torch import Tensor, nn
+from torch import Tensor
+from torch.nn.utils.rnn import pad_sequence
 
 from llmrl.agents.action_names import check_action_names
+from llmrl.agents.actor_critic import ActorCriticPolicy
 from llmrl.agents.heads import ValueHead
-from llmrl.algos.ppo import categorical_logp_entropy
 from llmrl.envs.babyai_text import ACTIONS
+from llmrl.envs.text_games.common import CandidatePrompt
 from llmrl.lm import LanguageModel, load_lm
 
 POLICY_FILE = "llmrl_policy.json"
 VALUE_HEAD_FILE = "value_head.safetensors"
 SCORING = ("shared", "naive")
 NORMALIZE = ("sum", "mean")
+Observation = str | CandidatePrompt
+"""A prompt scored against the policy's `action_names`, or a prompt with its own candidates."""
 
 
-class LLMPolicy(nn.Module):
+class LLMPolicy(ActorCriticPolicy):
     """Categorical policy over action strings scored by an LM, plus GLAM's value head.
+
+    An observation is a prompt string, whose candidates are the fixed `action_names`
+    (BabyAI-Text), or a `CandidatePrompt` with its own list (text games: a new list every step).
 
     `normalize="mean"` uses the per-token mean log-likelihood (length-normalized scores);
     `scoring="naive"` scores one padded row per (prompt, action), the slow reference path.
@@ -83,10 +93,13 @@ class LLMPolicy(nn.Module):
         self._action_names = check_action_names(names)
 
     # ------------------------------------------------------------------ policy
-    def distribution(self, prompts: Sequence[str], *, grad: bool = False) -> tuple[Tensor, Tensor]:
-        """Action logits [B, A] (the candidates' log-likelihoods) and values [B] of `prompts`."""
-        prompts = _check_prompts(prompts)
-        candidates = [list(self.action_names)] * len(prompts)
+    def distribution(self, obs: Sequence[Observation], *, grad: bool = False) -> tuple[Tensor, Tensor]:
+        """Logits [B, K] (each observation's candidates' log-likelihoods, -inf past its own count) and values [B].
+
+        One `lm.score` call scores every prompt against its own candidates (ragged lists);
+        K is the longest list of the batch.
+        """
+        prompts, candidates = _split_observations(obs, self.action_names)
         with torch.set_grad_enabled(grad):
             scores, hidden = self.lm.score(
                 prompts,
@@ -98,37 +111,15 @@ class LLMPolicy(nn.Module):
                 truncate="left",
                 reuse_prefix=self.reuse_prefix and self.scoring == "shared" and not self.lm.is_encoder_decoder,
             )
-            return torch.stack(scores).float(), self.value_head(hidden.float())
+            # -inf padding: probability 0 in the softmax, never sampled, no entropy (ActorCriticPolicy).
+            logits = pad_sequence(scores, batch_first=True, padding_value=-math.inf)
+            return logits.float(), self.value_head(hidden.float())
 
-    @torch.no_grad()
-    def act(self, prompts: Sequence[str], generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """Sample one action per prompt: (actions, their log-probabilities, values), all [B] on CPU."""
-        logits, values = self.distribution(prompts)
-        log_probs = torch.log_softmax(logits, dim=-1).cpu()
-        # Sampled on CPU from a CPU generator: the same seed gives the same actions on any device.
-        actions = torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(-1)
-        return actions, log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1), values.cpu()
-
-    def evaluate(self, prompts: Sequence[str], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """log pi(actions | prompts), the policy's entropy and V(prompts), each [B], with autograd."""
-        logits, values = self.distribution(prompts, grad=True)
-        logp, entropy = categorical_logp_entropy(logits, actions.to(logits.device))
-        return logp, entropy, values
-
-    def forward(self, prompts: Sequence[str], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Same as `evaluate`: calling the module is what DistributedDataParallel wraps."""
-        return self.evaluate(prompts, actions)
-
-    @torch.no_grad()
-    def value(self, prompts: Sequence[str]) -> Tensor:
-        """V(prompts) [B] on CPU (e.g. to bootstrap a truncated episode's final observation)."""
-        return self.distribution(prompts)[1].cpu()
+    def forward(self, obs: Sequence[Observation]) -> tuple[Tensor, Tensor]:
+        """(logits, values) of `distribution`, with autograd when grad is enabled (PPO's update, DDP)."""
+        return self.distribution(obs, grad=torch.is_grad_enabled())
 
     # ---------------------------------------------------------------- training
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        """What the optimizer updates: the LoRA adapters (or all LM weights) and the value head."""
-        return [p for p in self.parameters() if p.requires_grad]
-
     def checkpoint_state(self) -> dict[str, Tensor]:
         """Tensors a training checkpoint needs: all weights, or only the trainable ones under LoRA."""
         state = self.state_dict()
@@ -188,9 +179,12 @@ class LLMPolicy(nn.Module):
         return policy
 
 
-def _check_prompts(prompts: Sequence[str]) -> list[str]:
-    if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
-        raise TypeError("prompts must be a sequence of str (one prompt per environment)")
-    if not prompts:
-        raise ValueError("prompts is empty: give at least one prompt")
-    return list(prompts)
+def _split_observations(obs: Sequence[Observation], action_names: tuple[str, ...]) -> tuple[list[str], list[list[str]]]:
+    """Prompts and the candidate list of each: a CandidatePrompt's own, else the policy's action names."""
+    if isinstance(obs, (str, CandidatePrompt)) or not all(isinstance(o, (str, CandidatePrompt)) for o in obs):
+        raise TypeError("observations must be a sequence of prompt strings or CandidatePrompt (one per environment)")
+    if not obs:
+        raise ValueError("observations is empty: give at least one prompt")
+    prompts = [o if isinstance(o, str) else o.prompt for o in obs]
+    candidates = [list(action_names if isinstance(o, str) else o.candidates) for o in obs]
+    return prompts, candidates

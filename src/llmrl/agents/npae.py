@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+from llmrl.agents.actor_critic import ActorCriticPolicy
 from llmrl.agents.heads import ActionLogitsHead, ValueHead
-from llmrl.agents.symbolic import ActorCriticPolicy
 from llmrl.envs.babyai_text import ACTIONS
 from llmrl.lm import LanguageModel
 

@@ -8,8 +8,7 @@ As BabyAI's baseline agent (Chevalier-Boisvert et al. 2019), at a small scale:
     z      = flatten(x)   (no global pooling: where an object lies in the egocentric view matters)
     pi(.|s) = softmax(actor(z)),   V(s) = critic(z)
 
-`ActorCriticPolicy` is the rollout-policy protocol of `llmrl.train.ppo_loop` for any module
-whose `forward(obs) -> (logits [B, A], values [B])`; NPAE reuses it.
+The PPO methods (act, evaluate, value) come from `llmrl.agents.actor_critic.ActorCriticPolicy`.
 """
 
 from __future__ import annotations
@@ -21,42 +20,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from llmrl.agents.actor_critic import ActorCriticPolicy
 from llmrl.agents.drrn import GRUTextEncoder, WordTokenizer
-from llmrl.algos.ppo import categorical_logp_entropy
 
 NUM_ACTIONS = 6  # turn left, turn right, go forward, pick up, drop, toggle (minigrid's `done` is never used)
 CELL_VALUES = 16  # per channel: object index < 11, color < 6, state < 3 in minigrid's encoding
-
-
-class ActorCriticPolicy(nn.Module):
-    """act / evaluate / value of a categorical policy whose `forward(obs)` gives (logits, values)."""
-
-    def forward(self, obs: Sequence[Any]) -> tuple[Tensor, Tensor]:
-        raise NotImplementedError
-
-    @torch.no_grad()
-    def act(self, obs: Sequence[Any], generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """Sample one action per observation: (actions, log-probabilities, values), all [B] on CPU."""
-        logits, values = self(obs)
-        log_probs = torch.log_softmax(logits.float(), -1).cpu()
-        # Sampled on CPU from a CPU generator: the same seed draws the same actions on any device.
-        actions = torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(-1)
-        return actions, log_probs.gather(-1, actions[:, None]).squeeze(-1), values.float().cpu()
-
-    def evaluate(self, obs: Sequence[Any], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """log pi(actions | obs), entropy and V(obs), each [B], with autograd."""
-        logits, values = self(obs)
-        logp, entropy = categorical_logp_entropy(logits.float(), actions.to(logits.device))
-        return logp, entropy, values.float()
-
-    @torch.no_grad()
-    def value(self, obs: Sequence[Any]) -> Tensor:
-        """V(obs) [B] on CPU."""
-        return self(obs)[1].float().cpu()
-
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        """Every parameter that requires grad."""
-        return [p for p in self.parameters() if p.requires_grad]
 
 
 class FiLM(nn.Module):

@@ -1,5 +1,5 @@
 """Zero-shot evaluation of a language model on candidate text games (TextWorld, ScienceWorld, any env
-that gives `info["admissible_commands"]`).
+that gives `info["admissible_commands"]`), and of a trained GLAM policy on them.
 
 At each step the prompt (`llmrl.envs.text_games.prompt`: goal, last observations and
 actions) is scored against every candidate; the policy is the softmax of the scores, and
@@ -15,8 +15,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from llmrl.envs.text_games.candidate_env import TextGameSettings
 from llmrl.envs.text_games.common import candidates
 from llmrl.envs.text_games.prompt import TextGamePrompter
+from llmrl.eval.episodes import ActingPolicy, EvalResult, evaluate
 from llmrl.eval.stats import success_rate_ci
 
 METHODS = ("shared", "kv", "naive")
@@ -103,6 +105,16 @@ def evaluate_zero_shot(
         "normalize": normalize,
     }
     return [asdict(r) for r in results], summary
+
+
+def evaluate_text_game_policy(policy: ActingPolicy, settings: TextGameSettings, *, episodes: int, seed: int = 0,
+                              num_envs: int = 8) -> EvalResult:
+    """A GLAM policy on `settings`' game: `eval.episodes.evaluate` (seeded episodes, sampled actions).
+
+    Success is the game's win (`info["won"]`, see `CandidatePromptEnv`).
+    """
+    label = f"{settings.env} ({', '.join(settings.tasks)})" if settings.env == "scienceworld" else settings.env
+    return evaluate(policy, settings.make_env, episodes, seed, num_envs=num_envs, env_id=label)
 
 
 def _game_name(info: dict) -> str:

@@ -45,6 +45,8 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from llmrl.agents.actor_critic import ActorCriticPolicy
+
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 DEFAULT_TIMEOUT_S = 600.0
 
@@ -312,9 +314,10 @@ class DataParallelPolicy:
     """A rollout policy whose `evaluate` runs through DistributedDataParallel.
 
     `act` and `value` (no grad) call the local replica directly: scoring stays local.
-    `evaluate` (autograd) calls the DDP wrapper, whose backward all-reduces (averages) the
-    gradients. With gradient accumulation, only the last micro-batch of each minibatch
-    synchronizes (`no_sync` on the others): the accumulated gradient is all-reduced once.
+    `evaluate` (autograd) runs the policy's `forward` (logits, values) through the DDP wrapper,
+    whose backward all-reduces (averages) the gradients. With gradient accumulation, only the
+    last micro-batch of each minibatch synchronizes (`no_sync` on the others): the accumulated
+    gradient is all-reduced once.
     The micro-batches are recognized by counting samples: `ppo_update` evaluates each
     minibatch of min(minibatch_size, samples left in the epoch) in consecutive chunks.
 
@@ -322,13 +325,13 @@ class DataParallelPolicy:
     do not draw the same random numbers (rank 0 keeps the loop's, as a single process).
     """
 
-    def __init__(self, policy: nn.Module, world: World, *, batch_size: int, minibatch_size: int,
+    def __init__(self, policy: ActorCriticPolicy, world: World, *, batch_size: int, minibatch_size: int,
                  find_unused_parameters: bool = False) -> None:
         if batch_size < 1 or minibatch_size < 1:
             raise ValueError(f"batch_size and minibatch_size must be >= 1, got {batch_size} and {minibatch_size}")
-        for method in ("act", "evaluate", "value", "trainable_parameters"):
-            if not callable(getattr(policy, method, None)):
-                raise TypeError(f"policy must have a {method}() method (see llmrl.train.ppo_loop.RolloutPolicy)")
+        if not isinstance(policy, ActorCriticPolicy):
+            raise TypeError(f"policy must be an llmrl.agents.actor_critic.ActorCriticPolicy (forward(obs) -> "
+                            f"(logits, values)), got {type(policy).__name__}")
         self.module = policy
         self.world = world
         self.batch_size, self.minibatch_size = batch_size, minibatch_size
@@ -370,10 +373,11 @@ class DataParallelPolicy:
         return self._left == 0
 
     def evaluate(self, obs: Sequence[Any], actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        # forward (logits, values) runs inside DDP, whose backward hooks then average the gradients.
         if self._last_micro_batch(len(obs)):
-            return self.ddp(obs, actions)
+            return self.module.evaluate_logits(*self.ddp(obs), actions)
         with self.ddp.no_sync():  # accumulate locally; the minibatch's last backward all-reduces
-            return self.ddp(obs, actions)
+            return self.module.evaluate_logits(*self.ddp(obs), actions)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return self.module.trainable_parameters()

@@ -23,7 +23,9 @@ from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
 from llmrl.envs.babyai_text import variant_action_names
+from llmrl.envs.text_games.candidate_env import TextGameSettings
 from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
+from llmrl.eval.text_games import evaluate_text_game_policy
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
 from llmrl.train.checkpoint import load_checkpoint
 from llmrl.train.distributed import (
@@ -51,11 +53,18 @@ class GlamConfig(PPOSettings, LMSettings, BabyAITextSettings, RunSettings):
     The run, task, prompt, LM and PPO fields come from the sections of `llmrl.train.settings`.
     """
 
+    # A candidate text game (TextWorld, ScienceWorld) in place of BabyAI-Text: each step's candidates
+    # are the game's commands; env_id, room_size, num_dists, variant, template and history are then
+    # unused (the game's prompt has its own text_game.history).
+    text_game: TextGameSettings | None = None
+
     # Under torchrun: collectives fail after this many seconds (a dead or stuck rank), not never.
     dist_timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.text_game is not None and self.variant is not None:
+            raise ValueError("variant renames BabyAI's commands; set variant: null with text_game")
         if not self.dist_timeout_s > 0:
             raise ValueError(f"dist_timeout_s must be > 0, got {self.dist_timeout_s}")
 
@@ -84,7 +93,14 @@ def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
 
 
 def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> SeededVecEnv:
-    """cfg.num_envs seeded prompt envs (a distributed rank passes first_index = rank * num_envs)."""
+    """cfg.num_envs seeded envs (a distributed rank passes first_index = rank * num_envs).
+
+    BabyAI-Text envs whose observations are prompts, or cfg.text_game's envs whose observations
+    are prompts with their own candidates (`CandidatePrompt`).
+    """
+    if cfg.text_game is not None:
+        text_game = cfg.text_game
+        return SeededVecEnv(lambda _: text_game.make_env(), cfg.num_envs, cfg.seed, first_index=first_index)
     template = build_template(cfg, policy, cfg.variant)
     return SeededVecEnv(lambda _: make_prompt_env(cfg, template, cfg.variant), cfg.num_envs, cfg.seed,
                         first_index=first_index)
@@ -142,6 +158,8 @@ def evaluate_checkpoint(cfg: GlamConfig, path: str | Path, *, episodes: int, see
     """The LLM policy of `cfg` with the checkpoint at `path` (a run or step directory), evaluated."""
     policy = build_policy(cfg)
     load_policy_checkpoint(policy, path)
+    if cfg.text_game is not None:
+        return evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed, num_envs=num_envs)
     return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
 
 

@@ -3,13 +3,15 @@
 Both are optional dependencies (`pip install 'llmrl[textworld]'`, `'llmrl[scienceworld]'`);
 this package imports without them and says what to install when an env is made.
 Every env here follows the candidate contract of `common.py`: a text observation,
-`info["goal"]` and `info["admissible_commands"]`. Importing the package registers the
-gymnasium ids `TextWorldText-v0` and `ScienceWorldText-v0`.
+`info["goal"]` and `info["admissible_commands"]`; `CandidatePromptEnv` turns any such env into
+a PPO env for GLAM (observations `CandidatePrompt(prompt, candidates)`, integer actions).
+Importing the package registers the gymnasium ids `TextWorldText-v0` and `ScienceWorldText-v0`.
 """
 
 import gymnasium as gym
 
-from llmrl.envs.text_games.common import candidates
+from llmrl.envs.text_games.candidate_env import CandidatePromptEnv, CandidatePromptSpace, TextGameSettings
+from llmrl.envs.text_games.common import CandidatePrompt, candidates
 from llmrl.envs.text_games.prompt import TextGamePrompter, text_game_prompt
 from llmrl.envs.text_games.scienceworld_env import ScienceWorldTextEnv
 from llmrl.envs.text_games.textworld_env import CHALLENGES, TextWorldEnv, TextWorldGame, game_file, generate_game
@@ -32,8 +34,12 @@ register_envs()
 __all__ = [
     "CHALLENGES",
     "IDS",
+    "CandidatePrompt",
+    "CandidatePromptEnv",
+    "CandidatePromptSpace",
     "ScienceWorldTextEnv",
     "TextGamePrompter",
+    "TextGameSettings",
     "TextWorldEnv",
     "TextWorldGame",
     "candidates",

@@ -7,7 +7,9 @@ scored the same way):
     info["admissible_commands"]: list[str]  (the actions worth scoring this step; may change every step)
     info["goal"]: str                       (what the agent is asked to do; "" when the game states none)
 
-`candidates(info)` reads the list and checks it.
+`candidates(info)` reads the list and checks it. `CandidatePrompt` is what a PPO env
+(`llmrl.envs.text_games.candidate_env.CandidatePromptEnv`) hands the GLAM policy: a prompt
+with this step's own candidates.
 """
 
 import os
@@ -15,6 +17,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +71,27 @@ def candidates(info: dict[str, Any]) -> list[str]:
     if not all(isinstance(c, str) and c for c in commands):
         raise ValueError(f"admissible_commands must be non-empty strings, got {commands[:5]!r}...")
     return list(commands)
+
+
+@dataclass(frozen=True)
+class CandidatePrompt:
+    """A prompt and the candidate actions to score after it (this step's own, in the env's order).
+
+    The GLAM policy (`llmrl.agents.llm_policy.LLMPolicy`) takes it in place of a plain prompt
+    string, whose candidates are the policy's fixed `action_names`; action k is `candidates[k]`.
+    """
+
+    prompt: str
+    candidates: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.prompt, str):
+            raise TypeError(f"prompt must be a str, got {type(self.prompt).__name__}")
+        if isinstance(self.candidates, str) or not isinstance(self.candidates, Sequence):
+            raise TypeError(f"candidates must be a sequence of str, got {type(self.candidates).__name__}")
+        object.__setattr__(self, "candidates", tuple(self.candidates))
+        if not self.candidates or not all(isinstance(c, str) and c for c in self.candidates):
+            raise ValueError(f"candidates must be a non-empty sequence of non-empty str, got {self.candidates[:5]!r}")
 
 
 def cache_root() -> Path:
