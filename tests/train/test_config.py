@@ -34,6 +34,7 @@ class TrainConfig:
     model: Model = field(default_factory=lambda: Model(name="custom", lora_rank=8))
     tags: list[str] = field(default_factory=list)
     pair: tuple[int, float] = (1, 0.5)
+    extra: PPO | None = None  # an optional section
 
     def __post_init__(self) -> None:
         if self.total_frames <= 0:
@@ -63,6 +64,15 @@ def test_yaml_then_overrides_with_types_coerced(tmp_path):
     assert cfg.total_frames == 2000 and isinstance(cfg.total_frames, int)
     assert cfg.pair == (2, 3.0) and isinstance(cfg.pair[1], float)
     assert cfg.tags == ["a", "b"]
+
+
+def test_optional_section_set_by_file_or_dotted_override(tmp_path):
+    cfg = load_config(TrainConfig, write(tmp_path, "extra:\n  epochs: 2\n"), ["extra.lr=0.5"])
+    assert cfg.extra == PPO(lr=0.5, epochs=2)
+    assert load_config(TrainConfig, None, ["extra.epochs=3"]).extra == PPO(epochs=3)
+    assert load_config(TrainConfig).extra is None
+    with pytest.raises(ConfigError, match="'seed' is a setting of type int, not a section"):
+        load_config(TrainConfig, None, ["seed.x=1"])
 
 
 def test_defaults_without_file():

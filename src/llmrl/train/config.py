@@ -83,7 +83,7 @@ def config_from_dict(cls: type[T], data: Mapping[str, Any], *, prefix: str = "")
         tp = hints[name]
         if name in data:
             value = data[name]
-            if _is_dataclass_type(tp) and isinstance(value, Mapping):
+            if _section_type(tp) is not None and isinstance(value, Mapping):
                 # A partial section updates the field's default section rather than the nested class's defaults.
                 value = _deep_merge(_default_dict(field), value)
             kwargs[name] = _coerce(value, tp, dotted)
@@ -129,7 +129,8 @@ def _apply_override(cls: type, data: dict[str, Any], override: str) -> None:
             node[part] = _Raw(value.strip())
             return
         tp = typing.get_type_hints(node_cls)[part]
-        if not _is_dataclass_type(tp):
+        section = _section_type(tp)
+        if section is None:
             raise ConfigError(
                 f"override {override!r}: '{'.'.join(parts[: i + 1])}' is a setting of type {_type_name(tp)}, "
                 "not a section"
@@ -137,7 +138,7 @@ def _apply_override(cls: type, data: dict[str, Any], override: str) -> None:
         child = node.get(part)
         if not isinstance(child, dict):
             child = node[part] = {}
-        node, node_cls = child, tp
+        node, node_cls = child, section
 
 
 def _coerce(value: Any, tp: Any, name: str) -> Any:
@@ -296,6 +297,16 @@ def _deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str,
         else:
             merged[key] = value
     return merged
+
+
+def _section_type(tp: Any) -> type | None:
+    """The dataclass of a section field typed `Section` or `Section | None` (else None)."""
+    if _is_dataclass_type(tp):
+        return tp
+    args = [arg for arg in typing.get_args(tp) if arg is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1 and _is_dataclass_type(args[0]):
+        return args[0]
+    return None
 
 
 def _is_dataclass_type(tp: Any) -> bool:
