@@ -121,8 +121,12 @@ def bench_glam_command(
     nproc: str | None = typer.Option(None, "--nproc", help="Data-parallel scaling instead: rank counts, e.g. 1,2."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Fresh-policy runs per method; the fastest counts."),
     lora: bool = typer.Option(False, "--lora", help="LoRA adapters (r 16) instead of full fine-tuning."),
+    lora_layers: int | None = typer.Option(None, "--lora-layers", min=1,
+                                           help="With --lora: adapt the top N layers only (every path); the fast "
+                                                "path then also reuses the frozen trunk's states."),
     precision: str = typer.Option("auto", "--precision", help="The fast path's precision: auto, bf16 or fp32."),
-    paths: str = typer.Option("fast,fp32,naive", "--paths", help="Paths to time, comma-separated."),
+    paths: str = typer.Option("fast,fp32,naive", "--paths", help="Paths to time, comma-separated (also "
+                              "fp32-all-layers: fp32 with LoRA on every layer, with --lora-layers)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads for every path [torch's]."),
     zero_shot: int | None = typer.Option(None, "--zero-shot", min=1,
                                          help="Instead: zero-shot success over N seeded GoTo 5x5 episodes per "
@@ -152,7 +156,8 @@ def bench_glam_command(
             with Console(stderr=True).status("timing") as status:
                 rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2,
                                            num_steps=num_steps or 2, repeats=repeats, lora=lora,
-                                           precision=precision, paths=paths.split(","), progress=status.update)
+                                           lora_layers=lora_layers, precision=precision, paths=paths.split(","),
+                                           progress=status.update)
         except ValueError as error:
             raise _fail(error) from error
         report("GLAM rollout + update: fast path vs fp32 shared vs naive scoring", rows, summary, as_json)

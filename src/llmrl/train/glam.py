@@ -67,6 +67,7 @@ class GlamConfig(PPOSettings):
     lora: bool = False  # False: full fine-tuning, as the paper's main runs
     lora_r: int = 16
     lora_alpha: int = 32
+    lora_layers: int | None = None  # LoRA on the top N transformer layers only (causal LMs); None: all
     template: Literal["glam", "chat"] = "glam"
     history: int = 3  # observations in the prompt (and history - 1 actions)
     normalize: Literal["sum", "mean"] = "sum"
@@ -76,6 +77,9 @@ class GlamConfig(PPOSettings):
     # in bf16 where the CPU/GPU has it natively; reuse_prefix reuses prompt prefixes' keys/values.
     precision: Literal["auto", "bf16", "fp32"] = "fp32"
     reuse_prefix: bool = False
+    # Keep the hidden states entering the lowest adapted layer (needs lora_layers): updates run the
+    # top lora_layers layers only (llmrl.lm.trunk).
+    trunk_cache: bool = False
 
     # Under torchrun: collectives fail after this many seconds (a dead or stuck rank), not never.
     dist_timeout_s: float = DEFAULT_TIMEOUT_S
@@ -97,6 +101,10 @@ def build_lm(cfg: GlamConfig) -> LanguageModel:
     """The language model of `cfg`: tiny random (seeded by cfg.seed), embedded, HF id or path; LoRA if asked."""
     device = resolve_device(cfg.device)
     lora = {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha} if cfg.lora else None
+    if cfg.lora_layers is not None:
+        if lora is None:
+            raise ValueError("lora_layers adapts the top layers through LoRA: set lora: true")
+        lora["top_layers"] = cfg.lora_layers
     if cfg.model.startswith(TINY_PREFIX):
         lm = tiny_random_lm(cfg.model[len(TINY_PREFIX):], seed=cfg.seed, hidden_size=cfg.tiny_hidden_size,
                             num_layers=cfg.tiny_layers, device=device)
@@ -104,6 +112,7 @@ def build_lm(cfg: GlamConfig) -> LanguageModel:
     else:
         lm = load_lm(cfg.model, device=device, dtype=cfg.dtype, lora=lora)
     lm.precision = cfg.precision
+    lm.trunk_cache = cfg.trunk_cache
     return lm
 
 
