@@ -11,14 +11,12 @@ import torch
 from llmrl.lm import apply_lora, tiny_random_lm
 from llmrl.lm.trunk import TrunkCache, trunk_depth
 
-HEADER = ("possible action of the agent : turn left , turn right , go forward . "
-          "goal of the agent : go to the red ball . ")
-STEPS = [
-    HEADER + "observation 0 : you see a wall . action 0 :",
-    HEADER + "observation 0 : you see a wall . action 0 : turn left . observation 1 : you see a key . action 1 :",
-    "goal of the agent : go to the box . observation 0 : you see a box",
-    HEADER + "observation 0 : you see a red box",
-]
+GOAL = ("possible action of the agent : turn left , turn right , go forward . "
+        "goal of the agent : go to the red ball . ")
+SEEN = ["you see a wall", "you see a key", "you see a red box"]
+# Three steps of one episode (each prompt extends the previous one) and a prompt of another episode.
+STEPS = [GOAL + " ".join(f"observation {t} : {SEEN[t]} . action {t} :" for t in range(n)) for n in (1, 2, 3)]
+STEPS.append("goal of the agent : go to the box . observation 0 : you see a box")
 CANDIDATES = [["turn left", "turn right", "go forward"]] * len(STEPS)
 
 

@@ -7,14 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.cache_utils import Cache
 
+from llmrl.lm.generation_cache import TextGenerator
 from llmrl.lm.precision import resolve_precision
+from llmrl.lm.sampling import SamplingParams
 from llmrl.lm.scoring import (
     DEFAULT_TOKEN_BUDGET,
     METHODS,
@@ -31,9 +32,6 @@ from llmrl.lm.scoring import (
 from llmrl.lm.tokenization import BoundaryTokenizer, EncodedPair
 from llmrl.lm.trunk import TrunkCache
 
-if TYPE_CHECKING:
-    from llmrl.lm.generation_cache import GenerationCache
-
 METADATA_FILE = "llmrl_lm.json"
 ADAPTER_DIR = "adapter"
 TRUNCATE = (None, "left")
@@ -42,7 +40,7 @@ PROMPT_KV_SIZE = 32  # prompts whose keys and values `reuse_prefix` keeps (a few
 MIN_GROUP_PREFIX = 8  # shortest common prefix worth its own forward pass under grad (tokens)
 
 
-class LanguageModel:
+class LanguageModel(TextGenerator):
     """A causal or encoder-decoder language model ready for scoring and generation.
 
     Attributes: `model` (the torch module, peft-wrapped when it has LoRA adapters),
@@ -529,24 +527,11 @@ class LanguageModel:
         return self._scorer.shared(batch, device, around=trunk.replay(states))
 
     # --------------------------------------------------------------- generation
-    def generate(
-        self,
-        prompts: list[str],
-        *,
-        max_new_tokens: int = 64,
-        temperature: float = 0.0,
-        stop: list[str] | None = None,
-        n: int = 1,
-        seed: int | None = None,
-        cache: "GenerationCache | None" = None,
-    ) -> list[list[str]]:
-        """`n` completions per prompt (greedy at temperature 0), cut at the first `stop` string."""
+    # `generate` (TextGenerator): checks, the cache, then this.
+    def _generate_uncached(self, prompts: list[str], params: SamplingParams) -> list[list[str]]:
         from llmrl.lm.generation import generate_local
 
-        return generate_local(
-            self, prompts, max_new_tokens=max_new_tokens, temperature=temperature, stop=stop, n=n, seed=seed,
-            cache=cache,
-        )
+        return generate_local(self, prompts, params)
 
     # ------------------------------------------------------------- persistence
     def save_pretrained(self, directory: str | Path) -> Path:
