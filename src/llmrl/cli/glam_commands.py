@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import typer
@@ -181,14 +181,14 @@ def bench_glam_command(
 @app.command("demo")
 def demo(
     config: Path = typer.Option(Path(DEMO_CONFIG), "--config", help="Training preset [default: cpu-demo]."),
-    episodes: int = typer.Option(30, "--episodes", min=1, help="Evaluation episodes, before and after training."),
+    episodes: int = typer.Option(20, "--episodes", min=1,
+                                 help="Evaluation episodes, before training and after each update."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads [torch's default]."),
     overrides: list[str] | None = typer.Argument(None, help="key=value overrides of the preset."),
 ) -> None:
-    """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it again
-    on the same seeded episodes, plot its success curve."""
+    """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it after
+    every update on the same seeded episodes, print and plot its success curve."""
     from llmrl.eval.glam_eval import evaluate_policy, markdown_table
-    from llmrl.eval.plots import plot_learning_curves
     from llmrl.train import ConfigError, latest_checkpoint
     from llmrl.train.config import load_config
     from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
@@ -200,6 +200,8 @@ def demo(
         cfg = load_config(GlamConfig, config_file(config, "glam"), overrides or [])
     except ConfigError as error:
         raise _fail(error) from error
+    # Every update's checkpoint is evaluated after training: keep them all.
+    cfg = replace(cfg, keep_checkpoints=max(cfg.keep_checkpoints, cfg.num_updates))
 
     def evaluate(policy, label: str):
         with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
@@ -207,8 +209,8 @@ def demo(
 
             def on_episode(done: int) -> None:
                 bar.update(task, completed=done)
-                if not console.is_terminal and (done % 10 == 0 or done == episodes):
-                    console.print(f"{label}: episode {done}/{episodes} done", highlight=False)
+                if not console.is_terminal and done == episodes:
+                    console.print(f"{label}: {episodes} episodes done", highlight=False)
 
             return evaluate_policy(policy, cfg, episodes=episodes, num_envs=min(episodes, 10), on_episode=on_episode)
 
@@ -216,17 +218,21 @@ def demo(
     console.rule(f"1/4 evaluating the pretrained {cfg.model} zero-shot on {episodes} episodes ({seeds})")
     policy = build_policy(cfg)
     console.print(f"{policy.lm!r}", highlight=False)
-    before = evaluate(policy, "before")
+    curve = [(0, evaluate(policy, "before"))]
     console.rule(f"2/4 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates of "
                  f"{cfg.frames_per_update} frames)")
     trained_at = time.perf_counter()
     run = train_glam(cfg, config_path=config, console=console, log_every_s=0.0)
     train_s = time.perf_counter() - trained_at
-    console.rule(f"3/4 evaluating the trained policy on the same {episodes} episodes")
-    load_policy_checkpoint(policy, run.path)
-    after = evaluate(policy, "after")
+    steps = sorted(p for p in run.checkpoints_dir.iterdir() if p.is_dir())
+    console.rule(f"3/4 evaluating the policy after each of its {len(steps)} updates on the same {episodes} episodes")
+    for step in steps:
+        load_policy_checkpoint(policy, step)
+        update = int(step.name.rsplit("-", 1)[1])
+        curve.append((update * cfg.frames_per_update, evaluate(policy, f"after update {update}")))
+    before, after = curve[0][1], curve[-1][1]
     table = _before_after_table(before, after)
-    (run.path / "eval.md").write_text(table + "\n" + markdown_table([before, after]))
+    (run.path / "eval.md").write_text(table + "\n" + markdown_table([result for _, result in curve]))
     console.print(table, markup=False, highlight=False)
     if after.ci_low > before.ci_high:
         verdict = "after > before: the 99% intervals do not overlap"
@@ -235,14 +241,40 @@ def demo(
     else:
         verdict = "no rise: this short CPU run does not improve the policy (see docs/glam.md)"
     console.print(verdict, highlight=False)
-    console.rule("4/4 plotting")
-    plot = plot_learning_curves([run.path], x="frames", y="success_rate")
+    console.rule("4/4 the success curve (same seeded episodes at every point)")
+    for frames, result in curve:
+        console.print(f"  {frames:>6} frames: success {result.success_rate:.3f} "
+                      f"[{result.ci_low:.3f}, {result.ci_high:.3f}]", highlight=False)
+    plot = _plot_curve(curve, run.path / "plots" / "eval_success_vs_frames.png", cfg.model, episodes)
     console.print(f"run directory : {run.path}")
     console.print(f"metrics (CSV) : {run.metrics_path}   TensorBoard: tensorboard --logdir {run.tb_dir}")
     console.print(f"checkpoint    : {latest_checkpoint(run.path)}")
     console.print(f"evaluation    : {run.path / 'eval.md'}")
     console.print(f"plot          : {plot}")
     console.print(f"training took {train_s:.0f} s; done in {time.perf_counter() - start:.0f} s")
+
+
+def _plot_curve(curve: list, out: Path, model: str, episodes: int) -> Path:
+    """Success rate with its 99% interval against training frames, one point per evaluation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frames = [f for f, _ in curve]
+    rates = [r.success_rate for _, r in curve]
+    errors = [[r.success_rate - r.ci_low for _, r in curve], [r.ci_high - r.success_rate for _, r in curve]]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.errorbar(frames, rates, yerr=errors, marker="o", capsize=4)
+    ax.set_xlabel("training frames")
+    ax.set_ylabel(f"success rate ({episodes} seeded episodes, 99% CI)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"GLAM {model}: evaluation on the same episodes after each update")
+    ax.grid(alpha=0.3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return out
 
 
 def _before_after_table(before, after) -> str:
