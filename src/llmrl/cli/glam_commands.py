@@ -188,7 +188,7 @@ def demo(
 ) -> None:
     """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it after
     every update on the same seeded episodes, print and plot its success curve."""
-    from llmrl.eval.glam_eval import evaluate_policy, markdown_table
+    from llmrl.eval.glam_eval import evaluate_policy
     from llmrl.train import ConfigError, latest_checkpoint
     from llmrl.train.config import load_config
     from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
@@ -232,7 +232,7 @@ def demo(
         curve.append((update * cfg.frames_per_update, evaluate(policy, f"after update {update}")))
     before, after = curve[0][1], curve[-1][1]
     table = _before_after_table(before, after)
-    (run.path / "eval.md").write_text(table + "\n" + markdown_table([result for _, result in curve]))
+    (run.path / "eval.md").write_text(table + "\n" + _curve_table(curve))
     console.print(table, markup=False, highlight=False)
     if after.ci_low > before.ci_high:
         verdict = "after > before: the 99% intervals do not overlap"
@@ -275,6 +275,16 @@ def _plot_curve(curve: list, out: Path, model: str, episodes: int) -> Path:
     fig.savefig(out, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return out
+
+
+def _curve_table(curve: list) -> str:
+    """Markdown: the evaluation after each number of training frames (0: the pretrained model)."""
+    lines = ["| training frames | success rate | 99% CI | mean return | mean length | episodes |",
+             "|---|---|---|---|---|---|"]
+    for frames, result in curve:
+        lines.append(f"| {frames} | {result.success_rate:.3f} | [{result.ci_low:.3f}, {result.ci_high:.3f}] | "
+                     f"{result.mean_return:.3f} | {result.mean_length:.1f} | {result.episodes} |")
+    return "\n".join(lines) + "\n"
 
 
 def _before_after_table(before, after) -> str:
