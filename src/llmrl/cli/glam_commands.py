@@ -135,8 +135,8 @@ def bench_glam_command(
                                         "glam/mean/h3,chat/sum/h1,uniform [default: the docs/glam.md table]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
-    """Frames/s of one PPO update on the fast path (bf16 + prefix reuse), the fp32 shared path and naive
-    scoring, or its scaling over ranks (--nproc)."""
+    """Frames/s of one PPO update on the fast path (bf16 + prefix reuse; with --lora-layers also the trunk
+    cache), the fp32 shared path of the same model and naive scoring, or its scaling over ranks (--nproc)."""
     from llmrl.bench.glam import SCALING_MODEL, bench_glam, bench_glam_scaling
     from llmrl.bench.report import report
 
