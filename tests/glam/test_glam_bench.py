@@ -90,3 +90,14 @@ def test_zero_shot_table_rows_share_episodes_and_report_first_step_probabilities
     assert parse_setting("chat/sum/h3") == ("chat", "sum", 3) and parse_setting("uniform") is None
     with pytest.raises(ValueError, match="TEMPLATE/NORMALIZE/hHISTORY"):
         parse_setting("glam/max/h3")
+
+
+def test_cli_lora_layers_reaches_every_path_and_needs_lora():
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "glam", "--model", "tiny-llama", "--envs", "1", "--steps", "1", "--lora",
+                                 "--lora-layers", "1", "--paths", "fast,fp32,fp32-all-layers", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["lora_layers"] == 1 and {"speedup_vs_fp32", "speedup_vs_fp32_all_layers"} <= set(summary)
+    refused = runner.invoke(app, ["bench", "glam", "--model", "tiny-llama", "--lora-layers", "1"])
+    assert refused.exit_code == 1 and "lora_layers needs lora" in refused.output
