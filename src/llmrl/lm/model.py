@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.cache_utils import Cache
 
@@ -38,6 +39,19 @@ TRUNCATE = (None, "left")
 PREFIX_CACHE_SIZE = 4
 PROMPT_KV_SIZE = 32  # prompts whose keys and values `reuse_prefix` keeps (a few MB each for SmolLM2)
 MIN_GROUP_PREFIX = 8  # shortest common prefix worth its own forward pass under grad (tokens)
+
+# The caches below are valid for the weights they were computed with, checked by each parameter's
+# storage and version counter. Fused optimizers (torch.optim.Adam(fused=True), which GLAM uses)
+# update parameters in place without bumping the version counter, so the checks also count the
+# optimizer steps taken in this process (any optimizer: a step elsewhere only costs a recomputation).
+_optimizer_steps = [0]
+
+
+def _count_optimizer_step(_optimizer, _args, _kwargs) -> None:
+    _optimizer_steps[0] += 1
+
+
+register_optimizer_step_post_hook(_count_optimizer_step)
 
 
 class LanguageModel(TextGenerator):
@@ -78,8 +92,9 @@ class LanguageModel(TextGenerator):
         # reuse_prefix: keys and values of recently scored prompts (no grad), valid for `_prompt_weights`.
         self._prompt_kv: OrderedDict[tuple[int, ...], tuple[list[torch.Tensor], list[torch.Tensor]]] = OrderedDict()
         self._prompt_weights: tuple = ()
-        # bf16 copies of the body's linear weights that need no grad, with the (storage, version) they copy.
-        self._bf16: dict[int, tuple[tuple[int, int], torch.Tensor]] = {}
+        # bf16 copies of the body's linear weights that need no grad, with the (storage, version, optimizer
+        # steps if trainable) they copy.
+        self._bf16: dict[int, tuple[tuple[int, int, int], torch.Tensor]] = {}
         self._trunk: TrunkCache | None = None  # trunk_cache: hidden states entering the lowest trainable layer
         self._scorer.body_context = self._body_context
         self.precision = precision
@@ -138,7 +153,7 @@ class LanguageModel(TextGenerator):
                 weight = module._parameters["weight"]
                 if weight is None or (grad and weight.requires_grad):
                     continue
-                stamp = (weight.data_ptr(), weight._version)
+                stamp = (weight.data_ptr(), weight._version, _optimizer_steps[0] if weight.requires_grad else 0)
                 cached = self._bf16.get(id(module))
                 if cached is None or cached[0] != stamp:
                     cached = self._bf16[id(module)] = (stamp, weight.detach().to(torch.bfloat16))
@@ -363,7 +378,8 @@ class LanguageModel(TextGenerator):
         """The cached keys and values of the prefix `ids` (computed on a miss; least recently used dropped)."""
         # Any in-place weight update (optimizer step, load_state_dict) bumps a parameter's version,
         # and .to() gives new storage: then every cached prefix is stale.
-        weights = (self.model.training, *((p.data_ptr(), p._version) for p in self.model.parameters()))
+        weights = (self.model.training, _optimizer_steps[0],
+                   *((p.data_ptr(), p._version) for p in self.model.parameters()))
         if weights != self._prefix_weights:
             self._prefixes.clear()
             self._prefix_weights = weights
@@ -384,7 +400,7 @@ class LanguageModel(TextGenerator):
             self._trunk.clear()
 
     def _weights_stamp(self) -> tuple:
-        return (self._precision, self.model.training,
+        return (self._precision, self.model.training, _optimizer_steps[0],
                 *((p.data_ptr(), p._version) for p in self.model.parameters()))
 
     def _plan_reuse(self, pairs: list[EncodedPair], grad: bool,
