@@ -169,3 +169,14 @@ def test_caches_follow_a_fused_optimizer_step(precision):
     fresh = lm.score(PROMPTS, CANDIDATES)
     assert not torch.allclose(torch.cat(fresh), torch.cat(scores).detach()), "the step changed nothing"
     _close(after, fresh, 1e-5)
+
+
+def test_another_models_optimizer_step_keeps_the_prompt_store():
+    lm = tiny_random_lm("llama", seed=3)
+    lm.score(PROMPTS, CANDIDATES, reuse_prefix=True)
+    other = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(other.parameters(), fused=True)
+    other(torch.ones(2)).sum().backward()
+    optimizer.step()
+    lm.score(PROMPTS[:1], CANDIDATES[:1], reuse_prefix=True)
+    assert len(lm._prompt_kv) == len(PROMPTS)  # kept, not emptied by the unrelated step

@@ -42,13 +42,21 @@ MIN_GROUP_PREFIX = 8  # shortest common prefix worth its own forward pass under 
 
 # The caches below are valid for the weights they were computed with, checked by each parameter's
 # storage and version counter. Fused optimizers (torch.optim.Adam(fused=True), which GLAM uses)
-# update parameters in place without bumping the version counter, so the checks also count the
-# optimizer steps taken in this process (any optimizer: a step elsewhere only costs a recomputation).
-_optimizer_steps = [0]
+# update parameters in place without bumping the version counter, so the checks also count, per
+# parameter (by id), the optimizer steps that held it. Other models' optimizers (ELLM's DQN) then
+# leave these caches alone.
+_optimizer_steps: dict[int, int] = {}
 
 
-def _count_optimizer_step(_optimizer, _args, _kwargs) -> None:
-    _optimizer_steps[0] += 1
+def _count_optimizer_step(optimizer: torch.optim.Optimizer, _args, _kwargs) -> None:
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            _optimizer_steps[id(param)] = _optimizer_steps.get(id(param), 0) + 1
+
+
+def _stamp(param: torch.Tensor) -> tuple[int, int, int]:
+    """What changes when `param`'s values may have: its storage, version and optimizer steps."""
+    return param.data_ptr(), param._version, _optimizer_steps.get(id(param), 0)
 
 
 register_optimizer_step_post_hook(_count_optimizer_step)
@@ -153,7 +161,7 @@ class LanguageModel(TextGenerator):
                 weight = module._parameters["weight"]
                 if weight is None or (grad and weight.requires_grad):
                     continue
-                stamp = (weight.data_ptr(), weight._version, _optimizer_steps[0] if weight.requires_grad else 0)
+                stamp = _stamp(weight)
                 cached = self._bf16.get(id(module))
                 if cached is None or cached[0] != stamp:
                     cached = self._bf16[id(module)] = (stamp, weight.detach().to(torch.bfloat16))
@@ -378,8 +386,7 @@ class LanguageModel(TextGenerator):
         """The cached keys and values of the prefix `ids` (computed on a miss; least recently used dropped)."""
         # Any in-place weight update (optimizer step, load_state_dict) bumps a parameter's version,
         # and .to() gives new storage: then every cached prefix is stale.
-        weights = (self.model.training, _optimizer_steps[0],
-                   *((p.data_ptr(), p._version) for p in self.model.parameters()))
+        weights = (self.model.training, *(_stamp(p) for p in self.model.parameters()))
         if weights != self._prefix_weights:
             self._prefixes.clear()
             self._prefix_weights = weights
@@ -400,8 +407,7 @@ class LanguageModel(TextGenerator):
             self._trunk.clear()
 
     def _weights_stamp(self) -> tuple:
-        return (self._precision, self.model.training, _optimizer_steps[0],
-                *((p.data_ptr(), p._version) for p in self.model.parameters()))
+        return (self._precision, self.model.training, *(_stamp(p) for p in self.model.parameters()))
 
     def _plan_reuse(self, pairs: list[EncodedPair], grad: bool,
                     trunk: TrunkCache | None) -> list[tuple[list[int], Callable]]:
