@@ -41,7 +41,20 @@ def test_fast_path_precision_follows_the_cpu_detector(monkeypatch):
     assert set(summary) >= {"speedup_vs_fp32", "lora"} and "speedup" not in summary
 
 
+def test_lora_layers_changes_every_path_and_the_all_layers_reference_is_its_own_row():
+    rows, summary = bench_glam("tiny-llama", num_envs=1, num_steps=2, lora=True, lora_layers=1,
+                               paths=["fast", "fp32", "fp32-all-layers"])
+    settings = {row["method"]: (row["lora_layers"], row["trunk_cache"]) for row in rows}
+    assert settings == {"fast": (1, True), "fp32": (1, False), "fp32-all-layers": (None, False)}
+    fps = {row["method"]: row["fps"] for row in rows}
+    assert summary["speedup_vs_fp32"] == pytest.approx(fps["fast"] / fps["fp32"])
+    assert summary["speedup_vs_fp32_all_layers"] == pytest.approx(fps["fast"] / fps["fp32-all-layers"])
+    assert summary["lora_layers"] == 1 and summary["load_average_1min"] >= 0
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    ({"lora_layers": 1}, "lora_layers needs lora"),
+    ({"lora": True, "paths": ["fast", "fp32-all-layers"]}, "give lora_layers too"),
     ({"repeats": 0}, "repeats must be a positive int"),
     ({"repeats": 1.5}, "repeats must be a positive int"),
     ({"num_envs": 0}, "num_envs and num_steps must be >= 1"),
@@ -77,3 +90,14 @@ def test_zero_shot_table_rows_share_episodes_and_report_first_step_probabilities
     assert parse_setting("chat/sum/h3") == ("chat", "sum", 3) and parse_setting("uniform") is None
     with pytest.raises(ValueError, match="TEMPLATE/NORMALIZE/hHISTORY"):
         parse_setting("glam/max/h3")
+
+
+def test_cli_lora_layers_reaches_every_path_and_needs_lora():
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "glam", "--model", "tiny-llama", "--envs", "1", "--steps", "1", "--lora",
+                                 "--lora-layers", "1", "--paths", "fast,fp32,fp32-all-layers", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["lora_layers"] == 1 and {"speedup_vs_fp32", "speedup_vs_fp32_all_layers"} <= set(summary)
+    refused = runner.invoke(app, ["bench", "glam", "--model", "tiny-llama", "--lora-layers", "1"])
+    assert refused.exit_code == 1 and "lora_layers needs lora" in refused.output

@@ -1,4 +1,5 @@
-"""GLAM's fast path (bf16 body + reused prompt prefixes) on a tiny random Llama and real GLAM prompts."""
+"""GLAM's fast path (bf16 body, reused prompt prefixes, the frozen-trunk cache) on a tiny random Llama and real
+GLAM prompts."""
 
 import pytest
 import torch
@@ -24,17 +25,24 @@ def _cfg(**kwargs):
                       num_envs=2, num_steps=6, value_inner=32, **kwargs)
 
 
-@pytest.mark.parametrize("lora", [False, True])
-def test_update_log_probs_and_values_equal_a_plain_recomputation(lora):
-    fast = build_policy(_cfg(lora=lora, reuse_prefix=True))
-    plain = build_policy(_cfg(lora=lora))
+@pytest.mark.parametrize("settings", [
+    {"lora": False, "reuse_prefix": True},
+    {"lora": True, "reuse_prefix": True},
+    # LoRA on the top layer only: the update starts from the trunk states the rollout kept.
+    {"lora": True, "lora_layers": 1, "trunk_cache": True, "reuse_prefix": True},
+    {"lora": True, "lora_layers": 1, "trunk_cache": True},
+], ids=["full", "lora", "trunk-and-prefix", "trunk"])
+def test_update_log_probs_and_values_equal_a_plain_recomputation(settings):
+    fast = build_policy(_cfg(tiny_layers=3, **settings))
+    plain = build_policy(_cfg(tiny_layers=3, lora=settings["lora"], lora_layers=settings.get("lora_layers")))
     plain.load_state_dict(fast.state_dict())
     prompts = _episode_prompts(_cfg(), fast)
     actions = torch.arange(len(prompts)) % 6
     # Rollout-style calls (no grad, one step at a time) fill the prompt store, as in a rollout.
     for i in range(0, len(prompts), 2):
         fast.act(prompts[i:i + 2])
-    assert len(fast.lm._prompt_kv) > 0
+    assert len(fast.lm._prompt_kv) > 0 or not fast.reuse_prefix
+    assert not fast.lm.trunk_cache or len(fast.lm._trunk) == len(set(prompts))
     got = fast.evaluate(prompts, actions)
     want = plain.evaluate(prompts, actions)
     for g, w in zip(got, want, strict=True):
@@ -73,3 +81,10 @@ def test_saved_policy_keeps_precision_and_prefix_reuse(tmp_path):
     policy = build_policy(_cfg(precision="bf16", reuse_prefix=True))
     loaded = LLMPolicy.from_pretrained(policy.save_pretrained(tmp_path / "p"))
     assert loaded.lm.precision == "bf16" and loaded.reuse_prefix
+
+
+def test_lora_layers_and_trunk_cache_are_checked_when_the_lm_is_built():
+    with pytest.raises(ValueError, match="set lora: true"):
+        build_policy(GlamConfig(model="tiny-llama", lora_layers=1))
+    with pytest.raises(ValueError, match="frozen lower layers"):
+        build_policy(_cfg(lora=True, trunk_cache=True))  # LoRA on every layer: nothing frozen below

@@ -151,3 +151,32 @@ def test_encoder_decoders_stay_in_fp32_under_auto(monkeypatch):
         t5.precision = "bf16"
     with pytest.raises(ValueError, match="reuse_prefix needs a causal model"):
         t5.score(PROMPTS, CANDIDATES, reuse_prefix=True)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_caches_follow_a_fused_optimizer_step(precision):
+    # Fused Adam (what GLAM uses) updates weights in place without bumping their version counters.
+    lm = apply_lora(tiny_random_lm("llama", seed=3), {"r": 4, "lora_alpha": 8})
+    lm.precision = precision
+    lm.score(PROMPTS, CANDIDATES, reuse_prefix=True)  # fills the bf16 copies and the prompt store
+    optimizer = torch.optim.Adam([p for p in lm.parameters() if p.requires_grad], lr=0.05, fused=True)
+    scores = lm.score(PROMPTS, CANDIDATES, grad=True)
+    sum(s.sum() for s in scores).backward()
+    optimizer.step()
+    after = lm.score(PROMPTS, CANDIDATES, reuse_prefix=True)
+    lm.clear_prefix_cache()
+    lm.precision = precision  # drops the bf16 copies too
+    fresh = lm.score(PROMPTS, CANDIDATES)
+    assert not torch.allclose(torch.cat(fresh), torch.cat(scores).detach()), "the step changed nothing"
+    _close(after, fresh, 1e-5)
+
+
+def test_another_models_optimizer_step_keeps_the_prompt_store():
+    lm = tiny_random_lm("llama", seed=3)
+    lm.score(PROMPTS, CANDIDATES, reuse_prefix=True)
+    other = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(other.parameters(), fused=True)
+    other(torch.ones(2)).sum().backward()
+    optimizer.step()
+    lm.score(PROMPTS[:1], CANDIDATES[:1], reuse_prefix=True)
+    assert len(lm._prompt_kv) == len(PROMPTS)  # kept, not emptied by the unrelated step

@@ -9,6 +9,12 @@ Every path runs the same update (same model weights, envs, seeds; one epoch, one
   no prefix reuse: the reference the fast path is compared with (`speedup_vs_fp32`);
 - "naive": fp32, one padded row per (prompt, action), as the reference implementation did
   (`speedup` = fp32 / naive, the shared-prompt saving).
+
+`lora_layers=N` (LoRA on the top N layers only) changes the model for every path, so that
+`speedup_vs_fp32` still compares the same model; the fast path then also keeps the frozen
+trunk's hidden states (`trunk_cache`). The extra path "fp32-all-layers" is the fp32 path with
+LoRA on every layer: `speedup_vs_fp32_all_layers` = fast / it compares two different models
+(fewer adapted layers train differently) and is reported as such.
 """
 
 from __future__ import annotations
@@ -31,24 +37,28 @@ from llmrl.train.distributed import barrier, free_loopback_port, init_distribute
 from llmrl.train.glam import GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, shard_config
 from llmrl.train.ppo_loop import ppo_loop
 
-PATHS = ("fast", "fp32", "naive")
-METHODS = PATHS  # the rows' names (former name of the tuple)
+PATHS = ("fast", "fp32", "naive", "fp32-all-layers")
+DEFAULT_PATHS = PATHS[:3]
+METHODS = DEFAULT_PATHS  # the default rows' names (former name of the tuple)
 
 
-def path_settings(path: str, precision: str = "auto") -> dict[str, Any]:
+def path_settings(path: str, precision: str = "auto", lora_layers: int | None = None) -> dict[str, Any]:
     """GlamConfig fields of one bench path."""
     if path == "fast":
-        return {"scoring": "shared", "precision": precision, "reuse_prefix": True}
+        return {"scoring": "shared", "precision": precision, "reuse_prefix": True, "lora_layers": lora_layers,
+                "trunk_cache": lora_layers is not None}
     if path == "fp32":
-        return {"scoring": "shared", "precision": "fp32", "reuse_prefix": False}
+        return {"scoring": "shared", "precision": "fp32", "reuse_prefix": False, "lora_layers": lora_layers}
     if path == "naive":
-        return {"scoring": "naive", "precision": "fp32", "reuse_prefix": False}
+        return {"scoring": "naive", "precision": "fp32", "reuse_prefix": False, "lora_layers": lora_layers}
+    if path == "fp32-all-layers":
+        return {"scoring": "shared", "precision": "fp32", "reuse_prefix": False, "lora_layers": None}
     raise ValueError(f"unknown bench path {path!r}; accepted: {', '.join(PATHS)}")
 
 
 def bench_glam(
     model: str = "smollm2-135m", *, num_envs: int = 2, num_steps: int = 2, repeats: int = 1, seed: int = 0,
-    lora: bool = False, precision: str = "auto", paths: Sequence[str] = PATHS,
+    lora: bool = False, precision: str = "auto", paths: Sequence[str] = DEFAULT_PATHS, lora_layers: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time one rollout + update per path; return (rows, summary with `speedup_vs_fp32` and `speedup`).
@@ -57,7 +67,8 @@ def bench_glam(
     alternating so that a change in the machine's load hits all alike. One update of SmolLM2
     varies by 10-15% between runs on a shared CPU: a row's `fps` is its fastest run (other
     processes only ever slow a run down), `fps_median` the median; the speedups compare the
-    fastest runs. `lora`: LoRA adapters (r 16, alpha 32) instead of full fine-tuning.
+    fastest runs. `lora`: LoRA adapters (r 16, alpha 32) instead of full fine-tuning;
+    `lora_layers`: on the top N layers only (see the module's docstring).
     `progress(text)` hears which run starts.
     """
     if num_envs < 1 or num_steps < 1:
@@ -67,6 +78,10 @@ def bench_glam(
     paths = list(dict.fromkeys(paths))
     if not paths:
         raise ValueError("give at least one bench path")
+    if lora_layers is not None and not lora:
+        raise ValueError("lora_layers needs lora (LoRA on the top layers)")
+    if "fp32-all-layers" in paths and lora_layers is None:
+        raise ValueError("the fp32-all-layers path is a reference for lora_layers; give lora_layers too")
     for path in paths:
         path_settings(path)
     frames = num_envs * num_steps
@@ -77,21 +92,25 @@ def bench_glam(
             cfg = GlamConfig(
                 seed=seed, model=model, env_id="BabyAIText-GoTo-v0", num_envs=num_envs, num_steps=num_steps,
                 total_frames=frames, epochs=1, minibatch_size=frames, lr=1e-6, lora=lora,
-                **path_settings(path, precision),
+                **path_settings(path, precision, lora_layers),
             )
             runs[path].append(_time_one_update(cfg, seed))
     rows = []
     for path, timed in runs.items():
         seconds, parts = min(timed, key=lambda run: run[0])
-        rows.append({"method": path, "precision": resolve_precision(path_settings(path, precision)["precision"], "cpu"),
-                     "reuse_prefix": path_settings(path, precision)["reuse_prefix"], "frames": frames,
+        settings = path_settings(path, precision, lora_layers)
+        rows.append({"method": path, "precision": resolve_precision(settings["precision"], "cpu"),
+                     "reuse_prefix": settings["reuse_prefix"], "lora_layers": settings["lora_layers"],
+                     "trunk_cache": settings.get("trunk_cache", False), "frames": frames,
                      "seconds": seconds, "fps": frames / seconds,
                      "fps_median": frames / statistics.median(s for s, _ in timed), "runs": repeats, **parts})
     fps = {row["method"]: row["fps"] for row in rows}
-    summary: dict[str, Any] = {"model": model, "lora": lora, "frames_per_update": frames,
-                               "cpu": _cpu_model(), "threads": _threads()}
+    summary: dict[str, Any] = {"model": model, "lora": lora, "lora_layers": lora_layers, "frames_per_update": frames,
+                               "cpu": _cpu_model(), "threads": _threads(), "load_average_1min": os.getloadavg()[0]}
     if "fast" in fps and "fp32" in fps:
         summary["speedup_vs_fp32"] = fps["fast"] / fps["fp32"]
+    if "fast" in fps and "fp32-all-layers" in fps:
+        summary["speedup_vs_fp32_all_layers"] = fps["fast"] / fps["fp32-all-layers"]
     if "fp32" in fps and "naive" in fps:
         summary["speedup"] = fps["fp32"] / fps["naive"]
     return rows, summary

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import typer
@@ -121,8 +121,12 @@ def bench_glam_command(
     nproc: str | None = typer.Option(None, "--nproc", help="Data-parallel scaling instead: rank counts, e.g. 1,2."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Fresh-policy runs per method; the fastest counts."),
     lora: bool = typer.Option(False, "--lora", help="LoRA adapters (r 16) instead of full fine-tuning."),
+    lora_layers: int | None = typer.Option(None, "--lora-layers", min=1,
+                                           help="With --lora: adapt the top N layers only (every path); the fast "
+                                                "path then also reuses the frozen trunk's states."),
     precision: str = typer.Option("auto", "--precision", help="The fast path's precision: auto, bf16 or fp32."),
-    paths: str = typer.Option("fast,fp32,naive", "--paths", help="Paths to time, comma-separated."),
+    paths: str = typer.Option("fast,fp32,naive", "--paths", help="Paths to time, comma-separated (also "
+                              "fp32-all-layers: fp32 with LoRA on every layer, with --lora-layers)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads for every path [torch's]."),
     zero_shot: int | None = typer.Option(None, "--zero-shot", min=1,
                                          help="Instead: zero-shot success over N seeded GoTo 5x5 episodes per "
@@ -131,8 +135,8 @@ def bench_glam_command(
                                         "glam/mean/h3,chat/sum/h1,uniform [default: the docs/glam.md table]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
-    """Frames/s of one PPO update on the fast path (bf16 + prefix reuse), the fp32 shared path and naive
-    scoring, or its scaling over ranks (--nproc)."""
+    """Frames/s of one PPO update on the fast path (bf16 + prefix reuse; with --lora-layers also the trunk
+    cache), the fp32 shared path of the same model and naive scoring, or its scaling over ranks (--nproc)."""
     from llmrl.bench.glam import SCALING_MODEL, bench_glam, bench_glam_scaling
     from llmrl.bench.report import report
 
@@ -152,7 +156,8 @@ def bench_glam_command(
             with Console(stderr=True).status("timing") as status:
                 rows, summary = bench_glam(model or "smollm2-135m", num_envs=num_envs or 2,
                                            num_steps=num_steps or 2, repeats=repeats, lora=lora,
-                                           precision=precision, paths=paths.split(","), progress=status.update)
+                                           lora_layers=lora_layers, precision=precision, paths=paths.split(","),
+                                           progress=status.update)
         except ValueError as error:
             raise _fail(error) from error
         report("GLAM rollout + update: fast path vs fp32 shared vs naive scoring", rows, summary, as_json)
@@ -176,14 +181,14 @@ def bench_glam_command(
 @app.command("demo")
 def demo(
     config: Path = typer.Option(Path(DEMO_CONFIG), "--config", help="Training preset [default: cpu-demo]."),
-    episodes: int = typer.Option(30, "--episodes", min=1, help="Evaluation episodes, before and after training."),
+    episodes: int = typer.Option(20, "--episodes", min=1,
+                                 help="Evaluation episodes, before training and after each update."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads [torch's default]."),
     overrides: list[str] | None = typer.Argument(None, help="key=value overrides of the preset."),
 ) -> None:
-    """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it again
-    on the same seeded episodes, plot its success curve."""
-    from llmrl.eval.glam_eval import evaluate_policy, markdown_table
-    from llmrl.eval.plots import plot_learning_curves
+    """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it after
+    every update on the same seeded episodes, print and plot its success curve."""
+    from llmrl.eval.glam_eval import evaluate_policy
     from llmrl.train import ConfigError, latest_checkpoint
     from llmrl.train.config import load_config
     from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
@@ -195,6 +200,9 @@ def demo(
         cfg = load_config(GlamConfig, config_file(config, "glam"), overrides or [])
     except ConfigError as error:
         raise _fail(error) from error
+    # Every update's checkpoint is evaluated after training: write one per update and keep them all.
+    cfg = replace(cfg, checkpoint_every=cfg.frames_per_update,
+                  keep_checkpoints=max(cfg.keep_checkpoints, cfg.num_updates))
 
     def evaluate(policy, label: str):
         with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
@@ -202,8 +210,8 @@ def demo(
 
             def on_episode(done: int) -> None:
                 bar.update(task, completed=done)
-                if not console.is_terminal and (done % 10 == 0 or done == episodes):
-                    console.print(f"{label}: episode {done}/{episodes} done", highlight=False)
+                if not console.is_terminal and done == episodes:
+                    console.print(f"{label}: {episodes} episodes done", highlight=False)
 
             return evaluate_policy(policy, cfg, episodes=episodes, num_envs=min(episodes, 10), on_episode=on_episode)
 
@@ -211,17 +219,21 @@ def demo(
     console.rule(f"1/4 evaluating the pretrained {cfg.model} zero-shot on {episodes} episodes ({seeds})")
     policy = build_policy(cfg)
     console.print(f"{policy.lm!r}", highlight=False)
-    before = evaluate(policy, "before")
+    curve = [(0, evaluate(policy, "before"))]
     console.rule(f"2/4 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates of "
                  f"{cfg.frames_per_update} frames)")
     trained_at = time.perf_counter()
     run = train_glam(cfg, config_path=config, console=console, log_every_s=0.0)
     train_s = time.perf_counter() - trained_at
-    console.rule(f"3/4 evaluating the trained policy on the same {episodes} episodes")
-    load_policy_checkpoint(policy, run.path)
-    after = evaluate(policy, "after")
+    steps = sorted(p for p in run.checkpoints_dir.iterdir() if p.is_dir())
+    console.rule(f"3/4 evaluating the policy after each of its {len(steps)} updates on the same {episodes} episodes")
+    for step in steps:
+        load_policy_checkpoint(policy, step)
+        update = int(step.name.rsplit("-", 1)[1])
+        curve.append((update * cfg.frames_per_update, evaluate(policy, f"after update {update}")))
+    before, after = curve[0][1], curve[-1][1]
     table = _before_after_table(before, after)
-    (run.path / "eval.md").write_text(table + "\n" + markdown_table([before, after]))
+    (run.path / "eval.md").write_text(table + "\n" + _curve_table(curve))
     console.print(table, markup=False, highlight=False)
     if after.ci_low > before.ci_high:
         verdict = "after > before: the 99% intervals do not overlap"
@@ -230,14 +242,50 @@ def demo(
     else:
         verdict = "no rise: this short CPU run does not improve the policy (see docs/glam.md)"
     console.print(verdict, highlight=False)
-    console.rule("4/4 plotting")
-    plot = plot_learning_curves([run.path], x="frames", y="success_rate")
+    console.rule("4/4 the success curve (same seeded episodes at every point)")
+    for frames, result in curve:
+        console.print(f"  {frames:>6} frames: success {result.success_rate:.3f} "
+                      f"[{result.ci_low:.3f}, {result.ci_high:.3f}]", highlight=False)
+    plot = _plot_curve(curve, run.path / "plots" / "eval_success_vs_frames.png", cfg.model, episodes)
     console.print(f"run directory : {run.path}")
     console.print(f"metrics (CSV) : {run.metrics_path}   TensorBoard: tensorboard --logdir {run.tb_dir}")
     console.print(f"checkpoint    : {latest_checkpoint(run.path)}")
     console.print(f"evaluation    : {run.path / 'eval.md'}")
     console.print(f"plot          : {plot}")
     console.print(f"training took {train_s:.0f} s; done in {time.perf_counter() - start:.0f} s")
+
+
+def _plot_curve(curve: list, out: Path, model: str, episodes: int) -> Path:
+    """Success rate with its 99% interval against training frames, one point per evaluation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frames = [f for f, _ in curve]
+    rates = [r.success_rate for _, r in curve]
+    errors = [[r.success_rate - r.ci_low for _, r in curve], [r.ci_high - r.success_rate for _, r in curve]]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.errorbar(frames, rates, yerr=errors, marker="o", capsize=4)
+    ax.set_xlabel("training frames")
+    ax.set_ylabel(f"success rate ({episodes} seeded episodes, 99% CI)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"GLAM {model}: evaluation on the same episodes after each update")
+    ax.grid(alpha=0.3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def _curve_table(curve: list) -> str:
+    """Markdown: the evaluation after each number of training frames (0: the pretrained model)."""
+    lines = ["| training frames | success rate | 99% CI | mean return | mean length | episodes |",
+             "|---|---|---|---|---|---|"]
+    for frames, result in curve:
+        lines.append(f"| {frames} | {result.success_rate:.3f} | [{result.ci_low:.3f}, {result.ci_high:.3f}] | "
+                     f"{result.mean_return:.3f} | {result.mean_length:.1f} | {result.episodes} |")
+    return "\n".join(lines) + "\n"
 
 
 def _before_after_table(before, after) -> str:

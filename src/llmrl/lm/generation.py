@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from llmrl.lm.generation_cache import GenerationCache, cached_generate
 from llmrl.lm.sampling import SamplingParams, cut_at_stop
 
 if TYPE_CHECKING:
@@ -13,31 +12,16 @@ if TYPE_CHECKING:
 GENERATION_BATCH = 16
 
 
-def generate_local(
-    lm: "LanguageModel",
-    prompts: list[str],
-    *,
-    max_new_tokens: int,
-    temperature: float,
-    stop: list[str] | None,
-    n: int,
-    seed: int | None,
-    cache: GenerationCache | None,
-) -> list[list[str]]:
-    """`n` completions per prompt; cached prompts are not recomputed. See `LanguageModel.generate`."""
-    params = SamplingParams.build(max_new_tokens, temperature, stop, n, seed)
-
-    def compute(missing: list[str]) -> list[list[str]]:
-        out: list[list[str]] = []
-        # fork_rng: a seeded request must not reseed (or consume) the caller's RNG stream.
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
-            for start in range(0, len(missing), GENERATION_BATCH):
-                out += _generate_batch(lm, missing[start : start + GENERATION_BATCH], params)
-        return out
-
-    return cached_generate(cache, lm.name, prompts, params, compute)
+def generate_local(lm: "LanguageModel", prompts: list[str], params: SamplingParams) -> list[list[str]]:
+    """`params.n` completions per prompt, in batches. See `LanguageModel.generate`."""
+    out: list[list[str]] = []
+    # fork_rng: a seeded request must not reseed (or consume) the caller's RNG stream.
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        for start in range(0, len(prompts), GENERATION_BATCH):
+            out += _generate_batch(lm, prompts[start : start + GENERATION_BATCH], params)
+    return out
 
 
 def _generate_batch(lm: "LanguageModel", prompts: list[str], params: SamplingParams) -> list[list[str]]:

@@ -63,3 +63,31 @@ def cached_generate(
             if use_cache:
                 cache.put(model, prompts[i], params, completions)
     return results
+
+
+class TextGenerator:
+    """Base of what generates text (a local `LanguageModel`, an `OpenAICompatible` server): `generate`
+    checks the request and answers from the cache what it can; a subclass computes the rest in
+    `_generate_uncached` and has a `name` (the cache's model key)."""
+
+    name: str
+
+    def generate(
+        self,
+        prompts: list[str],
+        *,
+        max_new_tokens: int = 64,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+        n: int = 1,
+        seed: int | None = None,
+        cache: GenerationCache | None = None,
+    ) -> list[list[str]]:
+        """`n` completions per prompt (greedy at temperature 0), cut at the first `stop` string; `seed`
+        makes sampling repeatable; `cache` answers greedy and seeded requests it has seen."""
+        params = SamplingParams.build(max_new_tokens, temperature, stop, n, seed)
+        return cached_generate(cache, self.name, prompts, params,
+                               lambda missing: self._generate_uncached(missing, params))
+
+    def _generate_uncached(self, prompts: list[str], params: SamplingParams) -> list[list[str]]:
+        raise NotImplementedError

@@ -90,6 +90,9 @@ def apply_lora(lm_or_model: LanguageModel | torch.nn.Module, lora: dict[str, Any
     `lora`: a dict of peft `LoraConfig` fields (defaults r=16, alpha=32, dropout 0, peft's
     target modules for the family) or a `LoraConfig`. Returns the same kind as given: a new
     `LanguageModel` (same tokenizer, name and device) or the peft-wrapped model.
+    The dict may also hold `top_layers: N` (decoder-only models): adapters on the top N
+    transformer layers only (peft's `layers_to_transform`), which leaves the layers below frozen
+    and lets `LanguageModel.trunk_cache` skip them in updates.
     """
     if isinstance(lm_or_model, LanguageModel):
         if lm_or_model.has_adapters:
@@ -104,6 +107,9 @@ def apply_lora(lm_or_model: LanguageModel | torch.nn.Module, lora: dict[str, Any
     peft = _require("peft")
     if isinstance(lora, dict):
         fields = {**LORA_DEFAULTS, **lora}
+        top = fields.pop("top_layers", None)
+        if top is not None:
+            fields["layers_to_transform"] = _top_layers(model, top)
         mapping = peft.utils.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
         if "target_modules" not in fields and model.config.model_type not in mapping:
             fields["target_modules"] = "all-linear"  # peft knows no default for this family
@@ -119,6 +125,16 @@ def apply_lora(lm_or_model: LanguageModel | torch.nn.Module, lora: dict[str, Any
             f"lora must be None, a dict of LoraConfig fields or a peft.LoraConfig, got {type(lora).__name__}"
         )
     return peft.get_peft_model(model, lora)
+
+
+def _top_layers(model: torch.nn.Module, top: int) -> list[int]:
+    """Indices of the top `top` transformer layers of a decoder-only `model`."""
+    total = getattr(model.config, "num_hidden_layers", None)
+    if model.config.is_encoder_decoder or total is None:
+        raise ValueError("LoRA top_layers applies to decoder-only models (an encoder-decoder has two stacks)")
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= total:
+        raise ValueError(f"LoRA top_layers must be an int from 1 to the model's {total} layers, got {top!r}")
+    return list(range(total - top, total))
 
 
 def converted_gguf_dir(spec: EmbeddedModel) -> Path:

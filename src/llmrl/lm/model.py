@@ -7,14 +7,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.cache_utils import Cache
 
+from llmrl.lm.generation_cache import TextGenerator
 from llmrl.lm.precision import resolve_precision
+from llmrl.lm.sampling import SamplingParams
 from llmrl.lm.scoring import (
     DEFAULT_TOKEN_BUDGET,
     METHODS,
@@ -29,9 +31,7 @@ from llmrl.lm.scoring import (
     micro_batches,
 )
 from llmrl.lm.tokenization import BoundaryTokenizer, EncodedPair
-
-if TYPE_CHECKING:
-    from llmrl.lm.generation_cache import GenerationCache
+from llmrl.lm.trunk import TrunkCache
 
 METADATA_FILE = "llmrl_lm.json"
 ADAPTER_DIR = "adapter"
@@ -40,13 +40,35 @@ PREFIX_CACHE_SIZE = 4
 PROMPT_KV_SIZE = 32  # prompts whose keys and values `reuse_prefix` keeps (a few MB each for SmolLM2)
 MIN_GROUP_PREFIX = 8  # shortest common prefix worth its own forward pass under grad (tokens)
 
+# The caches below are valid for the weights they were computed with, checked by each parameter's
+# storage and version counter. Fused optimizers (torch.optim.Adam(fused=True), which GLAM uses)
+# update parameters in place without bumping the version counter, so the checks also count, per
+# parameter (by id), the optimizer steps that held it. Other models' optimizers (ELLM's DQN) then
+# leave these caches alone.
+_optimizer_steps: dict[int, int] = {}
 
-class LanguageModel:
+
+def _count_optimizer_step(optimizer: torch.optim.Optimizer, _args, _kwargs) -> None:
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            _optimizer_steps[id(param)] = _optimizer_steps.get(id(param), 0) + 1
+
+
+def _stamp(param: torch.Tensor) -> tuple[int, int, int]:
+    """What changes when `param`'s values may have: its storage, version and optimizer steps."""
+    return param.data_ptr(), param._version, _optimizer_steps.get(id(param), 0)
+
+
+register_optimizer_step_post_hook(_count_optimizer_step)
+
+
+class LanguageModel(TextGenerator):
     """A causal or encoder-decoder language model ready for scoring and generation.
 
     Attributes: `model` (the torch module, peft-wrapped when it has LoRA adapters),
     `tokenizer`, `is_encoder_decoder`, `hidden_size`, `device`, `name`.
     A new instance is in eval mode; call `train()` before a gradient update.
+    `precision` and `trunk_cache` select the fast paths (see their properties).
     """
 
     def __init__(
@@ -78,8 +100,10 @@ class LanguageModel:
         # reuse_prefix: keys and values of recently scored prompts (no grad), valid for `_prompt_weights`.
         self._prompt_kv: OrderedDict[tuple[int, ...], tuple[list[torch.Tensor], list[torch.Tensor]]] = OrderedDict()
         self._prompt_weights: tuple = ()
-        # bf16 copies of the body's linear weights that need no grad, with the (storage, version) they copy.
-        self._bf16: dict[int, tuple[tuple[int, int], torch.Tensor]] = {}
+        # bf16 copies of the body's linear weights that need no grad, with the (storage, version, optimizer
+        # steps if trainable) they copy.
+        self._bf16: dict[int, tuple[tuple[int, int, int], torch.Tensor]] = {}
+        self._trunk: TrunkCache | None = None  # trunk_cache: hidden states entering the lowest trainable layer
         self._scorer.body_context = self._body_context
         self.precision = precision
 
@@ -101,6 +125,22 @@ class LanguageModel:
         self._bf16.clear()
         self.clear_prefix_cache()
 
+    @property
+    def trunk_cache(self) -> bool:
+        """Whether scoring keeps the hidden states entering the lowest trainable layer (rollouts) and an
+        update with grad starts from them (`llmrl.lm.trunk`; causal models with frozen lower layers)."""
+        return self._trunk is not None
+
+    @trunk_cache.setter
+    def trunk_cache(self, on: bool) -> None:
+        if not on:
+            self._trunk = None
+            return
+        if self.is_encoder_decoder:
+            raise ValueError(f"the trunk cache is implemented for causal models; {self.name} is an encoder-decoder")
+        if self._trunk is None:
+            self._trunk = TrunkCache(self._scorer.backbone)
+
     def _linears(self) -> Iterator[nn.Linear]:
         body = getattr(self.base_model, self.base_model.base_model_prefix)
         return (m for m in body.modules() if isinstance(m, nn.Linear))
@@ -121,7 +161,7 @@ class LanguageModel:
                 weight = module._parameters["weight"]
                 if weight is None or (grad and weight.requires_grad):
                     continue
-                stamp = (weight.data_ptr(), weight._version)
+                stamp = _stamp(weight)
                 cached = self._bf16.get(id(module))
                 if cached is None or cached[0] != stamp:
                     cached = self._bf16[id(module)] = (stamp, weight.detach().to(torch.bfloat16))
@@ -256,6 +296,10 @@ class LanguageModel:
         `MIN_GROUP_PREFIX` leading tokens (an episode's steps) are grouped, and each group's
         common prefix is computed once, with its graph. Exact: keys and values of a causal
         prefix do not depend on what follows it (same scores as without, to rounding).
+
+        With `trunk_cache` on, calls without grad keep each row's hidden states entering the lowest
+        trainable layer, and calls with grad run from there (the top layers only; rows not kept
+        are computed first without grad). Exact as well: the frozen layers get no gradient.
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -269,11 +313,20 @@ class LanguageModel:
             raise ValueError("reuse_prefix needs a causal model, method='shared' and no prefix=")
         pairs = self.encode(prompts, candidates, truncate)
         run = self._scorer.shared if method == "shared" else self._scorer.naive
-        parts = [(list(range(len(pairs))), run)]
+        everything = list(range(len(pairs)))
+        parts = [(everything, run)]
+        trunk = self._trunk if method == "shared" and prefix is None else None
+        if trunk is not None and not trunk.validate(self._precision):
+            trunk = None  # no frozen layer below a trainable one any more (e.g. all unfrozen)
         if prefix is not None:
             parts = self._split_at_prefix(prefix, pairs)
+        elif trunk is not None and grad:
+            # Rows start from their cached trunk states: prefix groups would only save top layers.
+            parts = [(everything, partial(self._run_from_trunk, trunk=trunk))]
         elif reuse_prefix:
-            parts = self._plan_reuse(pairs, grad)
+            parts = self._plan_reuse(pairs, grad, trunk)
+        elif trunk is not None:
+            parts = [(everything, lambda batch, device: self._run_capturing(batch, device, trunk)[0])]
         per_prompt: list[torch.Tensor | None] = [None] * len(pairs)
         hidden: list[torch.Tensor | None] = [None] * len(pairs)
         with nullcontext() if grad else torch.no_grad():
@@ -333,7 +386,7 @@ class LanguageModel:
         """The cached keys and values of the prefix `ids` (computed on a miss; least recently used dropped)."""
         # Any in-place weight update (optimizer step, load_state_dict) bumps a parameter's version,
         # and .to() gives new storage: then every cached prefix is stale.
-        weights = (self.model.training, *((p.data_ptr(), p._version) for p in self.model.parameters()))
+        weights = (self.model.training, *(_stamp(p) for p in self.model.parameters()))
         if weights != self._prefix_weights:
             self._prefixes.clear()
             self._prefix_weights = weights
@@ -350,15 +403,18 @@ class LanguageModel:
         the automatic check of parameter versions cannot see)."""
         self._prefixes.clear()
         self._prompt_kv.clear()
+        if self._trunk is not None:
+            self._trunk.clear()
 
     def _weights_stamp(self) -> tuple:
-        return (self._precision, self.model.training,
-                *((p.data_ptr(), p._version) for p in self.model.parameters()))
+        return (self._precision, self.model.training, *(_stamp(p) for p in self.model.parameters()))
 
-    def _plan_reuse(self, pairs: list[EncodedPair], grad: bool) -> list[tuple[list[int], Callable]]:
+    def _plan_reuse(self, pairs: list[EncodedPair], grad: bool,
+                    trunk: TrunkCache | None) -> list[tuple[list[int], Callable]]:
         """Cut each pair's reusable prefix off its prompt (in place); the run reads it (see `score`)."""
         full = [tuple(pair.prompt) for pair in pairs]
         sources: list[tuple[list[torch.Tensor], list[torch.Tensor], int] | None] = [None] * len(pairs)
+        parents: list[tuple[int, ...] | None] = [None] * len(pairs)  # the stored prompt a prefix comes from
         if grad:
             sources = self._group_prefixes(full)
         else:
@@ -376,12 +432,14 @@ class LanguageModel:
                 if best > 0:
                     self._prompt_kv.move_to_end(hit[0])
                     sources[i] = (*hit[1], best)
+                    parents[i] = hit[0]
         lookup = {}
         for i, pair in enumerate(pairs):
             length = sources[i][2] if sources[i] is not None else 0
             pairs[i] = EncodedPair(pair.prompt[length:], pair.candidates)
-            lookup[id(pairs[i])] = (full[i], sources[i])
-        return [(list(range(len(pairs))), partial(self._run_reusing, lookup=lookup, record=not grad))]
+            lookup[id(pairs[i])] = (full[i], sources[i], parents[i])
+        run = partial(self._run_reusing, lookup=lookup, record=not grad, trunk=None if grad else trunk)
+        return [(list(range(len(pairs))), run)]
 
     def _group_prefixes(self, full: list[tuple[int, ...]]) -> list:
         """Groups of prompts sharing >= MIN_GROUP_PREFIX leading tokens; each group's prefix computed
@@ -415,11 +473,11 @@ class LanguageModel:
         return sources
 
     def _run_reusing(self, batch: list[EncodedPair], device: torch.device, *, lookup: dict,
-                     record: bool) -> ScoreOutput:
+                     record: bool, trunk: TrunkCache | None) -> ScoreOutput:
         """Shared scoring of `batch`, each row reading its planned prefix; keeps the prompts' keys and
-        values when `record` (no grad)."""
+        values when `record` (no grad), and their trunk states in `trunk`."""
         plans = [lookup[id(pair)] for pair in batch]
-        lengths = [src[2] if src is not None else 0 for _, src in plans]
+        lengths = [src[2] if src is not None else 0 for _, src, _ in plans]
         width = max(lengths)
         num_layers = self.config.num_hidden_layers
         layers = []
@@ -428,10 +486,10 @@ class LanguageModel:
                 layers.append(_PrefixLayer(None, None, record))
                 continue
             parts_k, parts_v = [], []
-            for (_, src), length in zip(plans, lengths, strict=True):
+            for (_, src, _), length in zip(plans, lengths, strict=True):
                 if src is None:
                     # A row without prefix: zeros under a mask that hides them.
-                    ref_k, ref_v = next(s for _, s in plans if s is not None)[:2]
+                    ref_k, ref_v = next(s for _, s, _ in plans if s is not None)[:2]
                     k = ref_k[layer].new_zeros(1, *ref_k[layer].shape[1:2], width, ref_k[layer].shape[-1])
                     v = ref_v[layer].new_zeros(1, *ref_v[layer].shape[1:2], width, ref_v[layer].shape[-1])
                 else:
@@ -443,9 +501,17 @@ class LanguageModel:
                 parts_v.append(v)
             layers.append(_PrefixLayer(torch.cat(parts_k), torch.cat(parts_v), record))
         kv = PrefixKV(width, Cache(layers=layers), tuple(lengths))
-        out = self._scorer.shared(batch, device, kv)
+        seen: list[torch.Tensor] = []
+        out = self._scorer.shared(batch, device, kv, around=trunk.capture(seen) if trunk is not None else None)
+        if trunk is not None:
+            for b, ((ids, _, parent), length) in enumerate(zip(plans, lengths, strict=True)):
+                # The prompt's trunk states: its prefix's (kept with the parent prompt), then this row's.
+                before = trunk.prompt_states(parent) if parent is not None else seen[0][b, :0]
+                if before is not None and len(before) >= length:
+                    own = seen[0][b, : len(batch[b].prompt) + len(CandidateTree(batch[b].candidates))]
+                    trunk.put(ids, batch[b].candidates, torch.cat([before[:length], own]))
         if record:
-            for b, ((ids, _), length) in enumerate(zip(plans, lengths, strict=True)):
+            for b, ((ids, _, _), length) in enumerate(zip(plans, lengths, strict=True)):
                 own = len(batch[b].prompt)
                 keep_k, keep_v = [], []
                 for layer in layers:
@@ -458,25 +524,36 @@ class LanguageModel:
                     self._prompt_kv.popitem(last=False)
         return out
 
+    def _run_capturing(self, batch: list[EncodedPair], device: torch.device,
+                       trunk: TrunkCache) -> tuple[ScoreOutput, list[torch.Tensor]]:
+        """Shared scoring of `batch` that keeps each row's trunk states; returns them too."""
+        seen: list[torch.Tensor] = []
+        out = self._scorer.shared(batch, device, around=trunk.capture(seen))
+        rows = []
+        for b, pair in enumerate(batch):
+            rows.append(seen[0][b, : len(pair.prompt) + len(CandidateTree(pair.candidates))])
+            trunk.put(pair.prompt, pair.candidates, rows[-1])
+        return out, rows
+
+    def _run_from_trunk(self, batch: list[EncodedPair], device: torch.device, trunk: TrunkCache) -> ScoreOutput:
+        """Shared scoring of `batch` (with grad) through the layers above the trunk only, from the rows'
+        kept trunk states; rows not kept are computed first, without grad."""
+        rows = [trunk.get(pair.prompt, pair.candidates) for pair in batch]
+        missing = [b for b, row in enumerate(rows) if row is None]
+        if missing:
+            with torch.no_grad():
+                computed = self._run_capturing([batch[b] for b in missing], device, trunk)[1]
+            for b, row in zip(missing, computed, strict=True):
+                rows[b] = row
+        states = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)
+        return self._scorer.shared(batch, device, around=trunk.replay(states))
+
     # --------------------------------------------------------------- generation
-    def generate(
-        self,
-        prompts: list[str],
-        *,
-        max_new_tokens: int = 64,
-        temperature: float = 0.0,
-        stop: list[str] | None = None,
-        n: int = 1,
-        seed: int | None = None,
-        cache: "GenerationCache | None" = None,
-    ) -> list[list[str]]:
-        """`n` completions per prompt (greedy at temperature 0), cut at the first `stop` string."""
+    # `generate` (TextGenerator): checks, the cache, then this.
+    def _generate_uncached(self, prompts: list[str], params: SamplingParams) -> list[list[str]]:
         from llmrl.lm.generation import generate_local
 
-        return generate_local(
-            self, prompts, max_new_tokens=max_new_tokens, temperature=temperature, stop=stop, n=n, seed=seed,
-            cache=cache,
-        )
+        return generate_local(self, prompts, params)
 
     # ------------------------------------------------------------- persistence
     def save_pretrained(self, directory: str | Path) -> Path:

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from llmrl.lm.generation_cache import GenerationCache, cached_generate
+from llmrl.lm.generation_cache import TextGenerator
 from llmrl.lm.sampling import SamplingParams, cut_at_stop
 
 # Worth retrying: the server is busy or restarting. Other HTTP errors are the request's fault.
@@ -18,7 +18,7 @@ class LMServerError(RuntimeError):
     """The server could not be reached or refused the request."""
 
 
-class OpenAICompatible:
+class OpenAICompatible(TextGenerator):
     """`generate` over the `/v1/completions` endpoint of an OpenAI-compatible server.
 
     `base_url`: e.g. "http://localhost:8000" or "http://localhost:8000/v1".
@@ -55,25 +55,10 @@ class OpenAICompatible:
     def __repr__(self) -> str:
         return f"OpenAICompatible(url={self.url!r}, model={self.name!r}, api_key_env={self.api_key_env!r})"
 
-    def generate(
-        self,
-        prompts: list[str],
-        *,
-        max_new_tokens: int = 64,
-        temperature: float = 0.0,
-        stop: list[str] | None = None,
-        n: int = 1,
-        seed: int | None = None,
-        cache: GenerationCache | None = None,
-    ) -> list[list[str]]:
-        """`n` completions per prompt, as `LanguageModel.generate`; requests run `concurrency` at a time."""
-        params = SamplingParams.build(max_new_tokens, temperature, stop, n, seed)
-
-        def compute(missing: list[str]) -> list[list[str]]:
-            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                return list(pool.map(lambda p: self._complete(p, params), missing))
-
-        return cached_generate(cache, self.name, prompts, params, compute)
+    # `generate` (TextGenerator): checks, the cache, then this; requests run `concurrency` at a time.
+    def _generate_uncached(self, prompts: list[str], params: SamplingParams) -> list[list[str]]:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(lambda p: self._complete(p, params), prompts))
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}

@@ -132,13 +132,15 @@ class CausalScorer:
         return self._finish(hidden, positions, targets, owners, len(rows), hidden_at)
 
     def shared(
-        self, pairs: Sequence[EncodedPair], device: torch.device, prefix: "PrefixKV | None" = None
+        self, pairs: Sequence[EncodedPair], device: torch.device, prefix: "PrefixKV | None" = None,
+        around: AbstractContextManager | None = None,
     ) -> ScoreOutput:
         """One packed row per prompt: the prompt, then its candidates' prefix tree, under a tree mask.
 
         With `prefix`, every pair's prompt holds only its tokens after the cached prefix: rows
         read the prefix's keys and values, and their positions continue from its length (per
         row when the prefix has `lengths`: rows then read prefixes of different lengths).
+        `around`: a context the backbone call also runs in (the trunk cache's capture or replay).
         """
         pasts = prefix.row_lengths(len(pairs)) if prefix is not None else [0] * len(pairs)
         rows, position_rows, trees = [], [], []
@@ -162,7 +164,7 @@ class CausalScorer:
         position_ids = _pad(position_rows, 0).to(device)
         width = prefix.length if prefix is not None else 0
         mask = _tree_mask(trees, input_ids.shape[1], self.head.weight.dtype, width, pasts).to(device)
-        with self.body_context():
+        with self.body_context(), around or nullcontext():
             hidden = self.backbone(
                 input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
                 past_key_values=prefix.cache if prefix is not None else None, use_cache=False,

@@ -73,6 +73,10 @@ def build_lm(cfg: GlamConfig) -> LanguageModel:
     """The language model of `cfg`: tiny random (seeded by cfg.seed), embedded, HF id or path; LoRA if asked."""
     device = resolve_device(cfg.device)
     lora = {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha} if cfg.lora else None
+    if cfg.lora_layers is not None:
+        if lora is None:
+            raise ValueError("lora_layers adapts the top layers through LoRA: set lora: true")
+        lora["top_layers"] = cfg.lora_layers
     if cfg.model.startswith(TINY_PREFIX):
         lm = tiny_random_lm(cfg.model[len(TINY_PREFIX):], seed=cfg.seed, hidden_size=cfg.tiny_hidden_size,
                             num_layers=cfg.tiny_layers, device=device)
@@ -80,6 +84,7 @@ def build_lm(cfg: GlamConfig) -> LanguageModel:
     else:
         lm = load_lm(cfg.model, device=device, dtype=cfg.dtype, lora=lora)
     lm.precision = cfg.precision
+    lm.trunk_cache = cfg.trunk_cache
     return lm
 
 

@@ -112,6 +112,7 @@ class LMSettings(Section):
     lora: bool = False  # False: full fine-tuning, as the paper's main runs
     lora_r: int = 16
     lora_alpha: int = 32
+    lora_layers: int | None = None  # LoRA on the top N transformer layers only (causal LMs); None: all
     normalize: Literal["sum", "mean"] = "sum"  # an action's score: sum or mean of its token log-probs
     scoring: Literal["shared", "naive"] = "shared"
     value_inner: int = 1024
@@ -119,6 +120,9 @@ class LMSettings(Section):
     # in bf16 where the CPU/GPU has it natively; reuse_prefix reuses prompt prefixes' keys/values.
     precision: Literal["auto", "bf16", "fp32"] = "fp32"
     reuse_prefix: bool = False
+    # Keep the hidden states entering the lowest adapted layer (needs lora_layers): updates run the
+    # top lora_layers layers only (llmrl.lm.trunk).
+    trunk_cache: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
