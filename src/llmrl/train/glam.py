@@ -163,8 +163,9 @@ def evaluate_checkpoint(cfg: GlamConfig, path: str | Path, *, episodes: int, see
     """The LLM policy of `cfg` with the checkpoint at `path` (a run or step directory), evaluated."""
     policy = build_policy(cfg)
     load_policy_checkpoint(policy, path)
-    if cfg.text_game is not None:
-        return evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed, num_envs=num_envs)
+    text_game = getattr(cfg, "text_game", None)  # BC's config (BabyAI only) has no text_game
+    if text_game is not None:
+        return evaluate_text_game_policy(policy, text_game, episodes=episodes, seed=seed, num_envs=num_envs)
     return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
