@@ -1,10 +1,11 @@
 """The CPU experiment's summary: a Markdown table (mean ± std over seeds, frames reached) and a plot."""
 
 import csv
+from pathlib import Path
 
 import pytest
 
-from llmrl.experiments.ellm_pretraining import command, summarize
+from llmrl.experiments.ellm_pretraining import jobs, summarize
 
 
 def fake_run(root, method, seed, rows):
@@ -42,24 +43,9 @@ def test_summary_reports_unequal_frames_and_needs_runs(tmp_path):
         summarize(tmp_path / "empty")
 
 
-def test_command_starts_a_new_run_then_resumes_it(tmp_path):
-    config = tmp_path / "cfg.yaml"
-    fresh = command("novelty", 2, 5000, tmp_path, config)
-    assert fresh[fresh.index("--intrinsic") + 1] == "novelty" and fresh[fresh.index("--name") + 1] == "novelty-seed2"
-    assert {"seed=2", "total_frames=5000", "torch_threads=1"} <= set(fresh) and "--resume" not in fresh
-    run = fake_run(tmp_path, "novelty", 2, [(1000, 1.0, 0.5)])
-    (run / "checkpoints" / "step-0000001000").mkdir(parents=True)
-    (run / "checkpoints" / "step-0000001000" / "meta.json").write_text('{"step": 1000}')
-    resumed = command("novelty", 2, 5000, tmp_path, config)
-    assert resumed[resumed.index("--resume") + 1] == str(run) and "--config" not in resumed
-
-
-def test_stages_bring_every_run_to_the_same_budget_in_turn():
-    from llmrl.experiments.ellm_pretraining import stages
-
-    assert stages(200_000, 50_000) == [50_000, 100_000, 150_000, 200_000]
-    assert stages(120_000, 50_000) == [50_000, 100_000, 120_000]
-    assert stages(200_000, None) == [200_000] and stages(10_000, 50_000) == [10_000]
+def test_jobs_name_each_method_and_seed_and_start_from_the_preset():
+    (job,) = [j for j in jobs(["novelty"], 3, Path("cfg.yaml")) if j.name == "novelty-seed2"]
+    assert job.algo == "ellm" and job.new_run == ("--config", "cfg.yaml", "--intrinsic", "novelty", "seed=2")
 
 
 def test_summary_at_one_budget_reads_each_run_within_it(tmp_path):

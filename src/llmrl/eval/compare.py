@@ -1,6 +1,6 @@
 """Compare methods across run directories: success at fixed frame budgets, frames to a success level.
 
-Runs are grouped by algorithm + config without its seed (and without where it was written),
+Runs are grouped by algorithm + config without its seed, budget and where it was written,
 so the seeds of one setting are aggregated. For each run, from its metrics.csv:
 
 - success at budget B: the mean `success_rate` of its last `smooth` rows with frames <= B
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,12 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from llmrl.eval.episodes import EvalResult
-from llmrl.eval.plots import PlotError, RunCurves, plot_learning_curves, read_run, run_algo
+from llmrl.eval.plots import PlotError, RunCurves, plot_learning_curves, read_run, run_algo, run_label
 from llmrl.registry import ALGORITHMS, algorithm
 
-_TIMESTAMP = re.compile(r"-\d{8}-\d{6}(-\d+)?$")
+# Keys that say where or how long a run went, not what it was: runs differing only in them are seeds
+# of one setting (a staged experiment resumes each run with a larger total_frames).
 _NOT_SETTINGS = {"seed", "out_dir", "name", "tensorboard", "checkpoint_every", "keep_checkpoints", "log_every",
-                 "device"}
+                 "device", "total_frames"}
 ALGOS = tuple(name for name, entry in ALGORITHMS.items() if entry.evaluate_ref is not None)
 
 
@@ -151,7 +151,7 @@ def _labels(groups: dict[tuple[str, str], list[RunCurves]]) -> dict[tuple[str, s
     """The algo, plus the run name (without timestamp, the plot's legend) when it says more than the algo."""
     labels = {}
     for (algo, settings), members in groups.items():
-        name = _TIMESTAMP.sub("", members[0].path.name)
+        name = run_label(members[0].path)
         labels[(algo, settings)] = algo if name == algo else f"{algo} ({name})"
     if len(set(labels.values())) < len(labels):  # same names too: number them
         labels = {key: f"{label} #{i}" for i, (key, label) in enumerate(labels.items(), 1)}
@@ -218,7 +218,7 @@ def write_comparison(
                "groups": [{**asdict(s), "success_at": {str(b): v for b, v in s.success_at.items()}} for s in summaries]}
     js.write_text(json.dumps(_finite(payload), indent=2) + "\n")
     # One curve per group: by run name when names tell the groups apart, else by config.
-    names = {_TIMESTAMP.sub("", Path(r).name) for r in runs}
+    names = {run_label(Path(r)) for r in runs}
     by_name = len(names) == len(summaries) - len(unplotted)
     # The curves are smoothed as the table is (the trailing mean of `smooth` rows).
     png = plot_learning_curves(runs, out_dir / "compare.png", group_by="name" if by_name else None,

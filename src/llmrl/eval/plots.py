@@ -19,7 +19,12 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 Band = Literal["minmax", "std", "none"]
-_TIMESTAMP = re.compile(r"-\d{8}-\d{6}(-\d+)?$")
+_RUN_SUFFIX = re.compile(r"(-seed\d+)?-\d{8}-\d{6}(-\d+)?$")
+
+
+def run_label(run_dir: Path) -> str:
+    """A run directory's name without its timestamp and a `-seed<N>` before it: the label its seeds share."""
+    return _RUN_SUFFIX.sub("", run_dir.name)
 
 
 class PlotError(ValueError):
@@ -79,13 +84,13 @@ def group_runs(runs: Sequence[RunCurves], group_by: str | None = None) -> dict[s
 
     `group_by=None`: runs whose configs differ only in keys named `seed` form one group,
     labelled by the config keys that differ between groups. `"name"`: runs with the same
-    directory name once the timestamp is removed. Any other value is a dotted config key
+    `run_label` (directory name without timestamp and seed suffix). Any other value is a dotted config key
     (e.g. `ppo.lr`): runs with the same value of it.
     """
     groups: dict[str, list[RunCurves]] = {}
     if group_by == "name":
         for run in runs:
-            groups.setdefault(_TIMESTAMP.sub("", run.path.name), []).append(run)
+            groups.setdefault(run_label(run.path), []).append(run)
         return groups
     if group_by is not None:
         for run in runs:
@@ -99,7 +104,7 @@ def group_runs(runs: Sequence[RunCurves], group_by: str | None = None) -> dict[s
         keyed.setdefault(_identity(_without_seed(run.config)), []).append(run)
     if len(keyed) == 1:
         (members,) = keyed.values()
-        return {_TIMESTAMP.sub("", members[0].path.name): members}
+        return {run_label(members[0].path): members}
     configs = [_without_seed(members[0].config) for members in keyed.values()]
     keys = sorted({k for config in configs for k in config})
     varying = [k for k in keys if len({_identity(config.get(k)) for config in configs}) > 1]

@@ -16,77 +16,24 @@ frames each run reached) and plots achievements per episode against frames
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from llmrl.eval.plots import plot_learning_curves
+from llmrl.experiments.staged import Job, last_row, run_staged
 from llmrl.presets import resolve_config
-from llmrl.train.checkpoint import latest_checkpoint
 
 METHODS = ("ellm", "oracle", "novelty", "rnd", "none")
 CONFIG = resolve_config("ellm/cpu-experiment")
 
 
-def run_dir_of(root: Path, method: str, seed: int) -> Path | None:
-    """The run directory of (method, seed) under `root`, if one was started."""
-    found = sorted((root / "ellm").glob(f"{method}-seed{seed}-*"))
-    return found[-1] if found else None
-
-
-def last_row(run: Path, at_most: int | None = None) -> dict[str, str]:
-    """The last metrics row of a run, or its last row at `at_most` frames or fewer ({}: none yet)."""
-    path = run / "metrics.csv"
-    if not path.is_file():
-        return {}
-    with path.open() as f:
-        rows = [r for r in csv.DictReader(f) if at_most is None or int(r["frames"]) <= at_most]
-    return rows[-1] if rows else {}
-
-
-def command(method: str, seed: int, frames: int, root: Path, config: Path) -> list[str]:
-    """The `llmrl train ellm` command line of one (method, seed), resuming a started run."""
-    base = [sys.executable, "-m", "llmrl", "train", "ellm"]
-    started = run_dir_of(root, method, seed)
-    # One checkpoint kept: a full replay is over a gigabyte, and 15 runs share one disk.
-    settings = [f"total_frames={frames}", "torch_threads=1", "keep_checkpoints=1"]
-    if started is not None and latest_checkpoint(started) is not None:
-        return [*base, "--resume", str(started), *settings]
-    return [*base, "--config", str(config), "--intrinsic", method, "--root", str(root),
-            "--name", f"{method}-seed{seed}", f"seed={seed}", *settings]
-
-
-def stages(frames: int, stage_frames: int | None) -> list[int]:
-    """The budgets every run reaches in turn: multiples of `stage_frames`, then `frames`."""
-    if stage_frames is None or stage_frames >= frames:
-        return [frames]
-    return list(range(stage_frames, frames, stage_frames)) + [frames]
-
-
-def run_all(methods: list[str], seeds: int, frames: int, root: Path, config: Path, jobs: int) -> None:
-    """Train every (method, seed) not yet at `frames`, `jobs` processes at a time; logs in <root>/logs/."""
-    (root / "logs").mkdir(parents=True, exist_ok=True)
-    todo = []
-    for method in methods:
-        for seed in range(seeds):
-            started = run_dir_of(root, method, seed)
-            if started is None or int(last_row(started).get("frames") or 0) < frames:
-                todo.append((method, seed))
-    running: list[subprocess.Popen] = []
-    for method, seed in todo:
-        while len(running) >= jobs:  # wait for any run to end, not the oldest
-            time.sleep(1.0)
-            running = [p for p in running if p.poll() is None]
-        log = (root / "logs" / f"{method}-seed{seed}.log").open("a")
-        running.append(subprocess.Popen(command(method, seed, frames, root, config), stdout=log, stderr=log))
-    for process in running:
-        process.wait()
+def jobs(methods: list[str], seeds: int, config: Path) -> list[Job]:
+    """One `llmrl train ellm` run per (method, seed), named `<method>-seed<seed>`."""
+    return [Job("ellm", f"{method}-seed{seed}", ("--config", str(config), "--intrinsic", method, f"seed={seed}"))
+            for method in methods for seed in range(seeds)]
 
 
 def summarize(root: Path, at_most: int | None = None) -> str:
@@ -147,8 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown or min(args.frames, args.seeds, args.jobs, args.stage_frames or 1) < 1:
         parser.error(f"need methods among {METHODS} (unknown: {unknown}), frames, seeds, jobs and stage frames >= 1")
     if args.action == "run":
-        for budget in stages(args.frames, args.stage_frames):
-            run_all(methods, args.seeds, budget, args.root, args.config, args.jobs)
+        # One checkpoint kept: a full replay is over a gigabyte, and 15 runs share one disk.
+        run_staged(jobs(methods, args.seeds, args.config), args.frames, args.root, stage_frames=args.stage_frames,
+                   processes=args.jobs, settings=["torch_threads=1", "keep_checkpoints=1"])
     print(summarize(args.root, args.at_most))
 
 
