@@ -71,8 +71,8 @@ def test_glam_prior_jobs_share_the_task_and_name_method_and_seed():
 def test_glam_prior_summary_groups_seeds_across_budgets(tmp_path):
     for seed, frames in ((0, 4096), (1, 8192)):  # one seed a stage ahead: one group all the same
         config = {"seed": seed, "model": "tiny-llama", "total_frames": frames}
-        fake_run(tmp_path, "glam", f"glam-tiny-seed{seed}", [(f, 0.2 + f / 10_000) for f in range(256, frames + 1, 256)],
-                 config)
+        rows = [(f, 0.2 + f / 10_000) for f in range(256, frames + 1, 256)]
+        fake_run(tmp_path, "glam", f"glam-tiny-seed{seed}", rows, config)
     text = glam_prior.summarize(tmp_path, ["glam-tiny"], 2, [4096])
     (row,) = [line for line in text.splitlines() if line.startswith("| glam")]
     assert row.startswith("| glam (glam-tiny) | 2 | 6,144 |")
