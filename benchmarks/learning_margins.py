@@ -30,7 +30,7 @@ def gain(algo: str, seed: int, overrides: list[str]) -> tuple[float, float]:
     from llmrl.eval.glam_eval import evaluate_policy
     from llmrl.presets import resolve_config
     from llmrl.registry import algorithm
-    from llmrl.train import load_config
+    from llmrl.runtime import load_config
 
     entry = algorithm(algo)
     with tempfile.TemporaryDirectory() as out:

@@ -137,7 +137,7 @@ def _params(module: torch.nn.Module) -> list[torch.Tensor]:
 
 
 def test_symbolic_ppo_resume_is_exact(tmp_path):
-    from llmrl.train.checkpoint import load_checkpoint
+    from llmrl.runtime.checkpoint import load_checkpoint
     from llmrl.train.symbolic_ppo import build_symbolic_policy
 
     overrides = dict(TINY_ENV, num_envs=2, num_steps=8, minibatch_size=8, epochs=1, channels=4, mission_hidden=8,

@@ -33,7 +33,7 @@ from typing import Any
 import torch.multiprocessing as mp
 
 from llmrl.lm.precision import resolve_precision
-from llmrl.train.distributed import barrier, free_loopback_port, init_distributed, rank_errors, shutdown
+from llmrl.runtime.distributed import barrier, free_loopback_port, init_distributed, rank_errors, shutdown
 from llmrl.train.glam import GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, shard_config
 from llmrl.train.ppo_loop import ppo_loop
 

@@ -41,9 +41,8 @@ def train_glam_command(
     resume: Path | None = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint."),
 ) -> None:
     """Train an LLM policy with PPO in BabyAI-Text (GLAM); writes a run directory."""
-    from llmrl.train import ConfigError, NotARunDirError, RunDir
-    from llmrl.train.config import load_config
-    from llmrl.train.distributed import DistributedError
+    from llmrl.runtime import ConfigError, NotARunDirError, RunDir, load_config
+    from llmrl.runtime.distributed import DistributedError
     from llmrl.train.glam import GlamConfig, train_glam
 
     if config is None and resume is None:
@@ -83,8 +82,7 @@ def eval_glam_command(
 ) -> None:
     """Success rate (99% CI), mean return and length, with actions sampled from the policy."""
     from llmrl.eval.glam_eval import evaluate_policy, generalization_suite, markdown_table
-    from llmrl.train import CheckpointError, ConfigError, NotARunDirError, RunDir
-    from llmrl.train.config import load_config
+    from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir, load_config
     from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
 
     if (run is None) == (not zero_shot):
@@ -189,8 +187,7 @@ def demo(
     """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it after
     every update on the same seeded episodes, print and plot its success curve."""
     from llmrl.eval.glam_eval import evaluate_policy
-    from llmrl.train import ConfigError, latest_checkpoint
-    from llmrl.train.config import load_config
+    from llmrl.runtime import ConfigError, latest_checkpoint, load_config
     from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
 
     console = Console()

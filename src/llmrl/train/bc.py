@@ -38,7 +38,12 @@ from llmrl.envs.babyai_text import (
 )
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.eval.stats import episode_seeds
-from llmrl.train.checkpoint import latest_checkpoint, save_checkpoint
+from llmrl.runtime.checkpoint import latest_checkpoint, save_checkpoint
+from llmrl.runtime.guard import check_finite
+from llmrl.runtime.metrics import MetricsLogger
+from llmrl.runtime.progress import TrainingProgress
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.seeding import seed_everything, update_generator
 from llmrl.train.glam import (
     build_policy,
     build_template,
@@ -46,11 +51,6 @@ from llmrl.train.glam import (
     load_policy_checkpoint,
     make_prompt_env,
 )
-from llmrl.train.guard import check_finite
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.progress import TrainingProgress
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import seed_everything, update_generator
 from llmrl.train.settings import BabyAITextSettings, LMSettings, RunSettings, check_at_least_one, checkpoint_due
 
 EXPERT = "expert"

@@ -27,8 +27,9 @@ from llmrl.envs.text_games.candidate_env import TextGameSettings
 from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
 from llmrl.eval.text_games import evaluate_text_game_policy
 from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
-from llmrl.train.checkpoint import load_checkpoint
-from llmrl.train.distributed import (
+from llmrl.runtime.checkpoint import load_checkpoint
+from llmrl.runtime.device import resolve_device
+from llmrl.runtime.distributed import (
     DEFAULT_TIMEOUT_S,
     DataParallelPolicy,
     World,
@@ -38,12 +39,11 @@ from llmrl.train.distributed import (
     shard_size,
     shutdown,
 )
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.vec_env import SeededVecEnv
 from llmrl.train.ppo_loop import RolloutPolicy
 from llmrl.train.ppo_run import run_ppo
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import resolve_device
 from llmrl.train.settings import TINY_PREFIX, BabyAITextSettings, LMSettings, PPOSettings, RunSettings
-from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass
@@ -125,7 +125,7 @@ def shard_config(cfg: GlamConfig, world: World) -> GlamConfig:
 
     Each rank steps num_envs / W envs and updates on minibatches of minibatch_size / W of its
     own samples; DDP's gradient average then equals the gradient of the global minibatch
-    (see `llmrl.train.distributed`). The device is the rank's own (cuda:LOCAL_RANK or cpu).
+    (see `llmrl.runtime.distributed`). The device is the rank's own (cuda:LOCAL_RANK or cpu).
     """
     if not world.is_distributed:
         return cfg
@@ -183,7 +183,7 @@ def train_glam(
     replayed from its seed), so it ends with the same parameters as an uninterrupted run.
     Off a terminal, a progress line is printed at most every `log_every_s` seconds (0: every update).
 
-    Under torchrun every rank runs this (`llmrl.train.distributed`): each steps its share of
+    Under torchrun every rank runs this (`llmrl.runtime.distributed`): each steps its share of
     the envs with its own model replica, DDP averages the gradients, and rank 0 alone logs and
     checkpoints. Rank 0 returns the run, the other ranks None.
     """

@@ -19,12 +19,12 @@ from rich.console import Console
 from llmrl.agents.npae import NPAEPolicy, randomly_initialized
 from llmrl.envs.babyai_text import variant_action_names
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
-from llmrl.train.checkpoint import load_run_module
+from llmrl.runtime.checkpoint import load_run_module
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.vec_env import SeededVecEnv
 from llmrl.train.glam import GlamConfig, build_envs, build_lm
 from llmrl.train.ppo_run import run_ppo
-from llmrl.train.run_dir import RunDir
 from llmrl.train.settings import TINY_PREFIX
-from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass
