@@ -98,6 +98,7 @@ def test_npae_body_is_random_and_heads_give_one_logit_per_action():
         (DRRNConfig, "gamma=1.5", "gamma"),
         (DRRNConfig, "eval_temperature=-0.1", "eval_temperature"),
         (NPAEConfig, "lora=true", "lora must be false"),
+        (NPAEConfig, "text_game={env: textworld}", "text_game must be null for NPAE"),
         (BCConfig, "source=demos.txt", "source must be 'expert' or a .jsonl"),
     ],
 )

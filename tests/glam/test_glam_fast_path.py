@@ -6,7 +6,8 @@ import torch
 
 import llmrl.lm.precision as precision
 from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.train.glam import GlamConfig, build_envs, build_policy
+from llmrl.train.glam import GlamConfig, build_envs
+from llmrl.train.lm_policies import build_policy
 
 
 def _episode_prompts(cfg, policy, steps=6):

@@ -103,16 +103,15 @@ def record_command(
     """Record a GLAM run's own episodes (actions sampled) as JSONL trajectories for behaviour cloning."""
     from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir
     from llmrl.train.bc import record_trajectories
-    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
+    from llmrl.train.glam import GlamConfig
+    from llmrl.train.lm_policies import load_policy
 
     try:
         run_dir = RunDir.open(run)
         if run_dir.meta.get("algo") != "glam":
             raise ValueError(f"{run} is not a GLAM run (algo {run_dir.meta.get('algo')!r}); record needs an LLM policy")
         cfg = run_dir.load_config(GlamConfig)
-        policy = build_policy(cfg)
-        load_policy_checkpoint(policy, run)
-        path = record_trajectories(policy, cfg, out, episodes=episodes, seed=seed)
+        path = record_trajectories(load_policy(cfg, run), cfg, out, episodes=episodes, seed=seed)
     except (ConfigError, NotARunDirError, CheckpointError, ValueError) as error:
         raise _fail(error) from error
     typer.echo(f"wrote {path}")

@@ -83,7 +83,8 @@ def eval_glam_command(
     """Success rate (99% CI), mean return and length, with actions sampled from the policy."""
     from llmrl.eval.glam_eval import evaluate_policy, generalization_suite, markdown_table
     from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir, load_config
-    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
+    from llmrl.train.glam import GlamConfig
+    from llmrl.train.lm_policies import build_policy, load_policy
 
     if (run is None) == (not zero_shot):
         raise typer.BadParameter("give exactly one of --run RUN_DIR or --zero-shot --model NAME", param_hint="--run")
@@ -93,8 +94,7 @@ def eval_glam_command(
     try:
         if run is not None:
             cfg = RunDir.open(run).load_config(GlamConfig, extra)
-            policy = build_policy(cfg)
-            load_policy_checkpoint(policy, run)
+            policy = load_policy(cfg, run)
         else:
             cfg = load_config(GlamConfig, None, [f"model={model}", "env_id=BabyAIText-GoTo-v0", *extra])
             policy = build_policy(cfg)
@@ -188,7 +188,8 @@ def demo(
     every update on the same seeded episodes, print and plot its success curve."""
     from llmrl.eval.glam_eval import evaluate_policy
     from llmrl.runtime import ConfigError, latest_checkpoint, load_config
-    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
+    from llmrl.train.glam import GlamConfig, train_glam
+    from llmrl.train.lm_policies import build_policy, load_policy_checkpoint
 
     console = Console()
     start = time.perf_counter()

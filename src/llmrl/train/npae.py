@@ -22,7 +22,8 @@ from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.runtime.checkpoint import load_run_module
 from llmrl.runtime.run_dir import RunDir
 from llmrl.runtime.vec_env import SeededVecEnv
-from llmrl.train.glam import GlamConfig, build_envs, build_lm
+from llmrl.train.glam import GlamConfig
+from llmrl.train.lm_policies import build_lm, build_prompt_envs
 from llmrl.train.ppo_run import run_ppo
 from llmrl.train.settings import TINY_PREFIX
 
@@ -37,6 +38,9 @@ class NPAEConfig(GlamConfig):
         super().__post_init__()
         if self.lora:
             raise ValueError("lora must be false for NPAE: a randomly initialized body is trained whole")
+        if self.text_game is not None:
+            raise ValueError("text_game must be null for NPAE: its action head scores BabyAI's six commands, "
+                             "not a game's candidates")
         if self.head_inner < 1:
             raise ValueError(f"head_inner must be >= 1, got {self.head_inner}")
 
@@ -62,7 +66,7 @@ def train_npae(
 
     def build() -> tuple[NPAEPolicy, SeededVecEnv]:
         policy = build_npae_policy(cfg)
-        return policy, build_envs(cfg, policy)  # type: ignore[arg-type]  # only policy.lm is read
+        return policy, build_prompt_envs(cfg, policy, cfg.num_envs)
 
     return run_ppo("npae", cfg, build, config_path=config_path, resume=resume, console=console)
 
