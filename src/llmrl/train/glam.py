@@ -83,9 +83,12 @@ def build_optimizer(cfg: GlamConfig, policy: LLMPolicy) -> torch.optim.Adam:
     """Adam over the trainable parameters (LoRA adapters or the whole LM, and the value head)."""
     params = list(policy.trainable_parameters())
     # The fused kernel updates every tensor in one pass instead of a dozen ops per tensor: about
-    # 8% of a full SmolLM2 update on CPU. It exists for CPU and CUDA tensors only.
+    # 8% of a full SmolLM2 update on CPU. It exists for CPU and CUDA tensors only. Its in-place
+    # updates leave the parameters' version counters alone: the LM's caches follow its steps.
     fused = all(p.device.type in ("cpu", "cuda") for p in params)
-    return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, fused=fused)
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, fused=fused)
+    policy.lm.follow_optimizer(optimizer)
+    return optimizer
 
 
 def shard_config(cfg: GlamConfig, world: World) -> GlamConfig:
