@@ -2,9 +2,10 @@
 
 `NPAEConfig` is `GlamConfig` (same env, prompt, model choice and PPO settings) plus the
 heads' width: the run differs from GLAM only in the policy, which is the point of the
-baseline. The model's *architecture* comes from `model` (a tiny-* model is random anyway;
-an HF model or the embedded SmolLM2 is loaded once for its config and tokenizer, then
-re-initialized from cfg.seed).
+baseline (in BabyAI-Text: the action head has one output per command, so no `text_game`).
+The model's *architecture* comes from `model` (a tiny-* model is random anyway; an HF model
+or the embedded SmolLM2 is loaded once for its config and tokenizer, then re-initialized
+from cfg.seed).
 """
 
 from __future__ import annotations
