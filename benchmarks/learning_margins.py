@@ -30,19 +30,18 @@ def gain(algo: str, seed: int, overrides: list[str]) -> tuple[float, float]:
     from llmrl.eval.glam_eval import evaluate_policy
     from llmrl.presets import resolve_config
     from llmrl.registry import algorithm
-    from llmrl.train import load_config
+    from llmrl.runtime import load_config
 
     entry = algorithm(algo)
     with tempfile.TemporaryDirectory() as out:
         settings = [f"out_dir={out}", "tensorboard=false", f"seed={seed}", *overrides]
         cfg = load_config(entry.config, resolve_config(f"{algo}/cpu-tiny"), settings)
         if algo == "glam":
-            from llmrl.train.glam import build_policy, load_policy_checkpoint
+            from llmrl.train.lm_policies import build_policy, load_policy
 
             before = evaluate_policy(build_policy(cfg), cfg, episodes=EPISODES, seed=1, num_envs=25).success_rate
             run = entry.train(cfg)
-            trained = build_policy(cfg)
-            load_policy_checkpoint(trained, run.path)
+            trained = load_policy(cfg, run.path)
             return before, evaluate_policy(trained, cfg, episodes=EPISODES, seed=1, num_envs=25).success_rate
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "baselines"))
         from test_baseline_learning import _untrained_success

@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"algos", "envs", "lm"},
     {"intrinsic"},
     {"agents"},
+    {"runtime"},
     {"eval"},
     {"train"},
     {"bench", "experiments"},

@@ -42,7 +42,7 @@ def _untrained_success(algo: str, cfg) -> float:
         from llmrl.train.npae import build_npae_policy
 
         return evaluate_policy(build_npae_policy(cfg), cfg, episodes=EPISODES).success_rate
-    from llmrl.train.glam import build_policy
+    from llmrl.train.lm_policies import build_policy
 
     return evaluate_policy(build_policy(cfg), cfg, episodes=EPISODES).success_rate
 

@@ -98,6 +98,7 @@ def test_npae_body_is_random_and_heads_give_one_logit_per_action():
         (DRRNConfig, "gamma=1.5", "gamma"),
         (DRRNConfig, "eval_temperature=-0.1", "eval_temperature"),
         (NPAEConfig, "lora=true", "lora must be false"),
+        (NPAEConfig, "text_game={env: textworld}", "text_game must be null for NPAE"),
         (BCConfig, "source=demos.txt", "source must be 'expert' or a .jsonl"),
     ],
 )
@@ -137,7 +138,7 @@ def _params(module: torch.nn.Module) -> list[torch.Tensor]:
 
 
 def test_symbolic_ppo_resume_is_exact(tmp_path):
-    from llmrl.train.checkpoint import load_checkpoint
+    from llmrl.runtime.checkpoint import load_checkpoint
     from llmrl.train.symbolic_ppo import build_symbolic_policy
 
     overrides = dict(TINY_ENV, num_envs=2, num_steps=8, minibatch_size=8, epochs=1, channels=4, mission_hidden=8,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmrl.train.distributed import free_loopback_port
+from llmrl.runtime.distributed import free_loopback_port
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
 WALL_LIMIT_S = 90  # a hang guard, not a speed target: a hung rank fails the test instead of the suite

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from llmrl.agents.actor_critic import ActorCriticPolicy
 from llmrl.algos.ppo import PPOBatch, ppo_update
-from llmrl.train.distributed import (
+from llmrl.runtime.distributed import (
     DataParallelPolicy,
     all_gather_json,
     init_distributed,

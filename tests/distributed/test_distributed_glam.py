@@ -58,7 +58,7 @@ def test_the_scaling_benchmark_needs_the_single_rank_baseline():
 
 
 def test_global_counts_that_do_not_divide_by_the_ranks_are_rejected():
-    from llmrl.train.distributed import DistributedError, World
+    from llmrl.runtime.distributed import DistributedError, World
     from llmrl.train.glam import GlamConfig, shard_config
 
     local = shard_config(GlamConfig(num_envs=8, minibatch_size=16), World(rank=1, world_size=2))

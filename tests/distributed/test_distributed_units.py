@@ -1,11 +1,11 @@
-"""Single-process pieces of llmrl.train.distributed: launch parsing, sharding, env states, the no_sync schedule."""
+"""Single-process pieces of llmrl.runtime.distributed: launch parsing, sharding, env states, the no_sync schedule."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from llmrl.train.distributed import (
+from llmrl.runtime.distributed import (
     DistributedError,
     World,
     init_distributed,
@@ -16,7 +16,7 @@ from llmrl.train.distributed import (
     shard_env_state,
     shard_size,
 )
-from llmrl.train.ppo_loop import SeededVecEnv
+from llmrl.runtime.vec_env import SeededVecEnv
 
 
 def test_without_torchrun_variables_the_run_is_a_world_of_one():
@@ -85,7 +85,7 @@ def test_env_shards_merge_into_one_state_that_reshards_for_another_world_size():
 
 
 def test_a_rank_samples_actions_with_its_own_generator():
-    from llmrl.train.distributed import DataParallelPolicy
+    from llmrl.runtime.distributed import DataParallelPolicy
 
     seen = []
 

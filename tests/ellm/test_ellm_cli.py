@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from llmrl.cli import ellm_commands  # noqa: F401  (registers the commands)
 from llmrl.cli.app import app
-from llmrl.train.config import save_config
+from llmrl.runtime.config import save_config
 
 TINY = ["total_frames=80", "hidden=32", "log_every=40", "checkpoint_every=40", "env.num_envs=2", "env.length=50",
         "dqn.batch_size=8", "dqn.learning_starts=16", "dqn.buffer_size=256", "dqn.epsilon_decay_steps=100"]

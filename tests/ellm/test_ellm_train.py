@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
+from llmrl.runtime.checkpoint import latest_checkpoint
 from llmrl.train import ConfigError, RunDir, load_config
-from llmrl.train.checkpoint import latest_checkpoint
 from llmrl.train.ellm import train_ellm
 from llmrl.train.ellm_config import EllmConfig
 

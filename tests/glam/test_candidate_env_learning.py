@@ -17,7 +17,7 @@ from llmrl.agents.llm_policy import LLMPolicy
 from llmrl.envs.text_games import CandidatePrompt, CandidatePromptEnv
 from llmrl.eval.episodes import evaluate
 from llmrl.lm import tiny_random_lm
-from llmrl.train.vec_env import SeededVecEnv
+from llmrl.runtime.vec_env import SeededVecEnv
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "text-games.md"
 

@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 from llmrl.cli import glam_commands  # noqa: F401  (registers the commands)
 from llmrl.cli.app import app
 from llmrl.cli.preset_commands import config_file
-from llmrl.train.config import load_config
+from llmrl.runtime.config import load_config
 from llmrl.train.glam import GlamConfig
 
 

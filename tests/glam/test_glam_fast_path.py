@@ -6,7 +6,8 @@ import torch
 
 import llmrl.lm.precision as precision
 from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.train.glam import GlamConfig, build_envs, build_policy
+from llmrl.train.glam import GlamConfig, build_envs, build_optimizer
+from llmrl.train.lm_policies import build_policy
 
 
 def _episode_prompts(cfg, policy, steps=6):
@@ -67,6 +68,21 @@ def test_bf16_rollout_and_update_agree_so_the_first_ppo_ratio_is_one():
     # Same weights, same bf16 body: only the batch composition differs (rounding).
     torch.testing.assert_close(new_logp.detach(), torch.cat(old_logp), atol=2e-2, rtol=0)
     torch.testing.assert_close(new_values.detach(), torch.cat(old_values), atol=2e-2, rtol=0)
+
+
+def test_glams_fused_adam_steps_reach_the_lm_caches():
+    # Fused Adam leaves the parameters' version counters alone: build_optimizer has the LM follow it.
+    policy = build_policy(_cfg(lora=True, reuse_prefix=True, precision="bf16"))
+    prompts = _episode_prompts(_cfg(), policy, steps=2)
+    optimizer = build_optimizer(_cfg(lr=0.05), policy)
+    assert optimizer.defaults["fused"]
+    policy.act(prompts)  # fills the bf16 copies and the prompt store
+    policy.evaluate(prompts, torch.zeros(len(prompts), dtype=torch.long))[0].sum().backward()
+    optimizer.step()
+    after = policy.distribution(prompts)[0]
+    policy.lm.clear_prefix_cache()
+    policy.lm.precision = "bf16"  # drops the bf16 copies too
+    torch.testing.assert_close(after, policy.distribution(prompts)[0], atol=1e-5, rtol=0)
 
 
 def test_config_precision_auto_follows_the_detector(monkeypatch):

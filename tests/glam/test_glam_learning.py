@@ -4,7 +4,8 @@
 from llmrl.eval.glam_eval import evaluate_policy
 from llmrl.presets import resolve_config
 from llmrl.train import load_config
-from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
+from llmrl.train.glam import GlamConfig, train_glam
+from llmrl.train.lm_policies import build_policy, load_policy_checkpoint
 
 PRESET = resolve_config("glam/cpu-tiny")
 

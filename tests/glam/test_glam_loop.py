@@ -4,9 +4,10 @@ import numpy as np
 import torch
 
 from llmrl.envs.babyai_text import make
+from llmrl.runtime.vec_env import SeededVecEnv
 from llmrl.train import latest_checkpoint, load_config
-from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
-from llmrl.train.ppo_loop import SeededVecEnv
+from llmrl.train.glam import GlamConfig, train_glam
+from llmrl.train.lm_policies import build_policy, load_policy_checkpoint
 
 TINY = [
     "model=tiny-llama", "env_id=BabyAIText-GoTo-v0", "room_size=5", "num_dists=1", "history=2",

@@ -6,7 +6,8 @@ import torch
 from llmrl.agents.llm_policy import LLMPolicy
 from llmrl.envs.babyai_text import ACTIONS
 from llmrl.lm import tiny_random_lm
-from llmrl.train.glam import GlamConfig, build_policy
+from llmrl.train.glam import GlamConfig
+from llmrl.train.lm_policies import build_policy
 
 PROMPTS = [
     "Possible action of the agent: turn left, turn right \n Goal of the agent: go to the red ball \n "

@@ -9,7 +9,8 @@ pytest.importorskip("textworld")  # a guard only: textworld is locked in require
 from llmrl.envs.text_games import CandidatePrompt  # noqa: E402
 from llmrl.presets import resolve_config  # noqa: E402
 from llmrl.train import latest_checkpoint, load_config  # noqa: E402
-from llmrl.train.glam import GlamConfig, build_envs, build_policy, evaluate_run, train_glam  # noqa: E402
+from llmrl.train.glam import GlamConfig, build_envs, evaluate_run, train_glam  # noqa: E402
+from llmrl.train.lm_policies import build_policy  # noqa: E402
 
 SMALL = ["num_envs=2", "num_steps=4", "epochs=1", "minibatch_size=4", "checkpoint_every=1", "tensorboard=false"]
 

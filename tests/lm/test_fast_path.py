@@ -160,6 +160,7 @@ def test_caches_follow_a_fused_optimizer_step(precision):
     lm.precision = precision
     lm.score(PROMPTS, CANDIDATES, reuse_prefix=True)  # fills the bf16 copies and the prompt store
     optimizer = torch.optim.Adam([p for p in lm.parameters() if p.requires_grad], lr=0.05, fused=True)
+    lm.follow_optimizer(optimizer)
     scores = lm.score(PROMPTS, CANDIDATES, grad=True)
     sum(s.sum() for s in scores).backward()
     optimizer.step()

@@ -30,8 +30,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from llmrl.runtime.metrics import MetricsLogger
 from llmrl.train import RunDir, latest_checkpoint
-from llmrl.train.metrics import MetricsLogger
 
 TINY_BABYAI = {"env_id": "BabyAIText-GoTo-v0", "room_size": 5, "num_dists": 1, "tensorboard": False}
 TINY_LM = {"model": "tiny-llama", "tiny_hidden_size": 16, "tiny_layers": 1, "value_inner": 16, "history": 1}

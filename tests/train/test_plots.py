@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from llmrl.cli import run_commands  # noqa: F401  (registers `plot`)
 from llmrl.cli.app import app
 from llmrl.eval.plots import PlotError, group_runs, plot_bars, plot_learning_curves, read_run
-from llmrl.train.run_dir import RunDir
+from llmrl.runtime.run_dir import RunDir
 
 
 @dataclass

@@ -10,7 +10,7 @@ it into what PPO calls:
 Logits may be -inf: an action that is not available in that observation (a padded slot of a
 ragged candidate list). It gets probability 0, is never sampled, and adds nothing to the
 entropy. A distributed run calls `forward` through DistributedDataParallel and finishes with
-`evaluate_logits` (`llmrl.train.distributed.DataParallelPolicy`).
+`evaluate_logits` (`llmrl.runtime.distributed.DataParallelPolicy`).
 """
 
 from __future__ import annotations

@@ -33,8 +33,9 @@ from typing import Any
 import torch.multiprocessing as mp
 
 from llmrl.lm.precision import resolve_precision
-from llmrl.train.distributed import barrier, free_loopback_port, init_distributed, rank_errors, shutdown
-from llmrl.train.glam import GlamConfig, build_envs, build_optimizer, build_policy, data_parallel, shard_config
+from llmrl.runtime.distributed import barrier, free_loopback_port, init_distributed, rank_errors, shutdown
+from llmrl.train.glam import GlamConfig, build_envs, build_optimizer, data_parallel, shard_config
+from llmrl.train.lm_policies import build_policy
 from llmrl.train.ppo_loop import ppo_loop
 
 PATHS = ("fast", "fp32", "naive", "fp32-all-layers")
@@ -278,9 +279,9 @@ def bench_glam_zero_shot(
     """
     import torch
 
-    from llmrl.eval.glam_eval import evaluate_policy
+    from llmrl.eval.glam_eval import build_template, evaluate_policy, make_prompt_env
     from llmrl.eval.stats import episode_seeds
-    from llmrl.train.glam import build_lm, build_template, make_prompt_env
+    from llmrl.train.lm_policies import build_lm
 
     base = GlamConfig(seed=seed, model=model, env_id="BabyAIText-GoTo-v0", room_size=room_size, num_dists=num_dists,
                       precision=precision, reuse_prefix=True)

@@ -12,7 +12,7 @@ def machine_info() -> dict[str, Any]:
     """What a benchmark ran on, recorded with its numbers."""
     import torch  # deferred: the CLI imports this module at start-up
 
-    from llmrl.train.run_dir import host_info
+    from llmrl.runtime.run_dir import host_info
 
     return {
         "python": platform.python_version(),

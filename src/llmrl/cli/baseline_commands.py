@@ -26,7 +26,7 @@ def _trainer(algo: str) -> tuple[type, Any]:
 
 
 def _train(algo: str, config: Path | None, overrides: list[str] | None, resume: Path | None) -> None:
-    from llmrl.train import ConfigError, NotARunDirError, TrainingDiverged
+    from llmrl.runtime import ConfigError, NotARunDirError, TrainingDiverged
 
     if config is None and resume is None:
         raise typer.BadParameter(f"give --config PRESET (e.g. {algo}/cpu-tiny) or --resume RUN_DIR",
@@ -57,7 +57,7 @@ def _train_command(algo: str):
 def _evaluate(run: Path, episodes: int, seed: int, overrides: list[str] | None, expected: str | None) -> None:
     from llmrl.eval.compare import evaluate_run
     from llmrl.eval.glam_eval import markdown_table
-    from llmrl.train import CheckpointError, ConfigError, NotARunDirError, RunDir
+    from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir
 
     try:
         algo = RunDir.open(run).meta.get("algo")
@@ -101,18 +101,17 @@ def record_command(
     seed: int = _SEED,
 ) -> None:
     """Record a GLAM run's own episodes (actions sampled) as JSONL trajectories for behaviour cloning."""
-    from llmrl.train import CheckpointError, ConfigError, NotARunDirError, RunDir
+    from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir
     from llmrl.train.bc import record_trajectories
-    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
+    from llmrl.train.glam import GlamConfig
+    from llmrl.train.lm_policies import load_policy
 
     try:
         run_dir = RunDir.open(run)
         if run_dir.meta.get("algo") != "glam":
             raise ValueError(f"{run} is not a GLAM run (algo {run_dir.meta.get('algo')!r}); record needs an LLM policy")
         cfg = run_dir.load_config(GlamConfig)
-        policy = build_policy(cfg)
-        load_policy_checkpoint(policy, run)
-        path = record_trajectories(policy, cfg, out, episodes=episodes, seed=seed)
+        path = record_trajectories(load_policy(cfg, run), cfg, out, episodes=episodes, seed=seed)
     except (ConfigError, NotARunDirError, CheckpointError, ValueError) as error:
         raise _fail(error) from error
     typer.echo(f"wrote {path}")
@@ -133,7 +132,7 @@ def compare_command(
 
     from llmrl.eval.compare import compare_runs, table_rows, write_comparison
     from llmrl.eval.plots import PlotError
-    from llmrl.train import NotARunDirError
+    from llmrl.runtime import NotARunDirError
 
     try:
         parsed = None if budgets is None else [int(float(b)) for b in budgets.split(",") if b.strip()]

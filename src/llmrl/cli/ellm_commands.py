@@ -29,7 +29,7 @@ def train_ellm_command(
     name: str | None = typer.Option(None, "--name", help="Run name (name=NAME) [default: the config's file name]."),
 ) -> None:
     """Pretrain (or fine-tune) a goal-conditioned DQN with an intrinsic reward on Text Crafter."""
-    from llmrl.train import ConfigError, NotARunDirError
+    from llmrl.runtime import ConfigError, NotARunDirError
     from llmrl.train.ellm import train_ellm
     from llmrl.train.ellm_config import EllmConfig
 
@@ -62,9 +62,8 @@ def eval_ellm_command(
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="A step-* directory [default: latest]."),
 ) -> None:
     """Achievements per episode, Crafter score and success per achievement (JSON + bar chart)."""
-    from llmrl.train import CheckpointError
+    from llmrl.runtime import CheckpointError, NotARunDirError
     from llmrl.train.ellm import evaluate_ellm
-    from llmrl.train.run_dir import NotARunDirError
 
     try:
         result = evaluate_ellm(run, episodes, epsilon=epsilon, checkpoint=checkpoint)

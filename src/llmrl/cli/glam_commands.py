@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 
 from llmrl.cli.app import app, bench_app, eval_app, train_app
-from llmrl.cli.preset_commands import config_file
+from llmrl.cli.preset_commands import run_config
 
 DEMO_CONFIG = "glam/cpu-demo"
 
@@ -41,25 +41,19 @@ def train_glam_command(
     resume: Path | None = typer.Option(None, "--resume", help="Run directory to continue from its latest checkpoint."),
 ) -> None:
     """Train an LLM policy with PPO in BabyAI-Text (GLAM); writes a run directory."""
-    from llmrl.train import ConfigError, NotARunDirError, RunDir
-    from llmrl.train.config import load_config
-    from llmrl.train.distributed import DistributedError
+    from llmrl.runtime import ConfigError, NotARunDirError
+    from llmrl.runtime.distributed import DistributedError
     from llmrl.train.glam import GlamConfig, train_glam
 
     if config is None and resume is None:
         raise typer.BadParameter("give --config PRESET (a new run, e.g. glam/cpu-tiny) or --resume RUN_DIR",
                                  param_hint="--config")
     try:
-        if resume is not None:
-            if config is not None:
-                raise ConfigError("--resume uses the run's own config.yaml; pass changes as key=value overrides")
-            cfg = RunDir.open(resume).load_config(GlamConfig, overrides or [])
-        else:
-            cfg = load_config(GlamConfig, config_file(config, "glam"), overrides or [])
+        cfg, config_path = run_config(GlamConfig, "glam", config, resume, overrides or [])
     except (ConfigError, NotARunDirError) as error:
         raise _fail(error) from error
     try:
-        run = train_glam(cfg, config_path=config, resume=resume)
+        run = train_glam(cfg, config_path=config_path, resume=resume)
     except DistributedError as error:
         typer.echo(f"error: {error}", err=True)
         sys.stderr.flush()
@@ -83,9 +77,9 @@ def eval_glam_command(
 ) -> None:
     """Success rate (99% CI), mean return and length, with actions sampled from the policy."""
     from llmrl.eval.glam_eval import evaluate_policy, generalization_suite, markdown_table
-    from llmrl.train import CheckpointError, ConfigError, NotARunDirError, RunDir
-    from llmrl.train.config import load_config
-    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint
+    from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir, load_config
+    from llmrl.train.glam import GlamConfig
+    from llmrl.train.lm_policies import build_policy, load_policy
 
     if (run is None) == (not zero_shot):
         raise typer.BadParameter("give exactly one of --run RUN_DIR or --zero-shot --model NAME", param_hint="--run")
@@ -95,8 +89,7 @@ def eval_glam_command(
     try:
         if run is not None:
             cfg = RunDir.open(run).load_config(GlamConfig, extra)
-            policy = build_policy(cfg)
-            load_policy_checkpoint(policy, run)
+            policy = load_policy(cfg, run)
         else:
             cfg = load_config(GlamConfig, None, [f"model={model}", "env_id=BabyAIText-GoTo-v0", *extra])
             policy = build_policy(cfg)
@@ -189,15 +182,15 @@ def demo(
     """The tour: evaluate the embedded SmolLM2 zero-shot, train it with GLAM (cpu-demo), evaluate it after
     every update on the same seeded episodes, print and plot its success curve."""
     from llmrl.eval.glam_eval import evaluate_policy
-    from llmrl.train import ConfigError, latest_checkpoint
-    from llmrl.train.config import load_config
-    from llmrl.train.glam import GlamConfig, build_policy, load_policy_checkpoint, train_glam
+    from llmrl.runtime import ConfigError, latest_checkpoint
+    from llmrl.train.glam import GlamConfig, train_glam
+    from llmrl.train.lm_policies import build_policy, load_policy_checkpoint
 
     console = Console()
     start = time.perf_counter()
     _use_threads(threads)
     try:
-        cfg = load_config(GlamConfig, config_file(config, "glam"), overrides or [])
+        cfg, config_path = run_config(GlamConfig, "glam", config, None, overrides or [])
     except ConfigError as error:
         raise _fail(error) from error
     # Every update's checkpoint is evaluated after training: write one per update and keep them all.
@@ -223,7 +216,7 @@ def demo(
     console.rule(f"2/4 training GLAM ({cfg.model}, {cfg.env_id}, {cfg.num_updates} updates of "
                  f"{cfg.frames_per_update} frames)")
     trained_at = time.perf_counter()
-    run = train_glam(cfg, config_path=config, console=console, log_every_s=0.0)
+    run = train_glam(cfg, config_path=config_path, console=console, log_every_s=0.0)
     train_s = time.perf_counter() - trained_at
     steps = sorted(p for p in run.checkpoints_dir.iterdir() if p.is_dir())
     console.rule(f"3/4 evaluating the policy after each of its {len(steps)} updates on the same {episodes} episodes")

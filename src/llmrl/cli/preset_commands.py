@@ -28,9 +28,9 @@ def run_config(cls: type[T], algo: str, config: Path | None, resume: Path | None
 
     A new run reads `--config` (a preset name or file; none: the class's defaults); a resumed
     one reads the run's own config.yaml, so giving both is an error. Raises `ConfigError`
-    or `NotARunDirError` (from llmrl.train), saying what was wrong.
+    or `NotARunDirError` (from llmrl.runtime), saying what was wrong.
     """
-    from llmrl.train import ConfigError, RunDir, load_config
+    from llmrl.runtime import ConfigError, RunDir, load_config
 
     if resume is not None:
         if config is not None:

@@ -1,4 +1,4 @@
 """Evaluation: the episode loop every method is evaluated with (`episodes`), success rates with
 confidence intervals (`stats`), learning curves and bars (`plots`), cross-run comparison (`compare`).
 
-Below `llmrl.train`: nothing here imports a trainer (docs/architecture.md)."""
+Between `llmrl.runtime` and `llmrl.train`: nothing here imports a trainer (docs/architecture.md)."""

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmrl.train.checkpoint import latest_checkpoint
+from llmrl.runtime.checkpoint import latest_checkpoint
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.utils.hooks import RemovableHandle
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.cache_utils import Cache
 
@@ -40,27 +40,6 @@ PREFIX_CACHE_SIZE = 4
 PROMPT_KV_SIZE = 32  # prompts whose keys and values `reuse_prefix` keeps (a few MB each for SmolLM2)
 MIN_GROUP_PREFIX = 8  # shortest common prefix worth its own forward pass under grad (tokens)
 
-# The caches below are valid for the weights they were computed with, checked by each parameter's
-# storage and version counter. Fused optimizers (torch.optim.Adam(fused=True), which GLAM uses)
-# update parameters in place without bumping the version counter, so the checks also count, per
-# parameter (by id), the optimizer steps that held it. Other models' optimizers (ELLM's DQN) then
-# leave these caches alone.
-_optimizer_steps: dict[int, int] = {}
-
-
-def _count_optimizer_step(optimizer: torch.optim.Optimizer, _args, _kwargs) -> None:
-    for group in optimizer.param_groups:
-        for param in group["params"]:
-            _optimizer_steps[id(param)] = _optimizer_steps.get(id(param), 0) + 1
-
-
-def _stamp(param: torch.Tensor) -> tuple[int, int, int]:
-    """What changes when `param`'s values may have: its storage, version and optimizer steps."""
-    return param.data_ptr(), param._version, _optimizer_steps.get(id(param), 0)
-
-
-register_optimizer_step_post_hook(_count_optimizer_step)
-
 
 class LanguageModel(TextGenerator):
     """A causal or encoder-decoder language model ready for scoring and generation.
@@ -68,7 +47,8 @@ class LanguageModel(TextGenerator):
     Attributes: `model` (the torch module, peft-wrapped when it has LoRA adapters),
     `tokenizer`, `is_encoder_decoder`, `hidden_size`, `device`, `name`.
     A new instance is in eval mode; call `train()` before a gradient update.
-    `precision` and `trunk_cache` select the fast paths (see their properties).
+    `precision` and `trunk_cache` select the fast paths (see their properties); a fused
+    optimizer over the model's parameters must be given to `follow_optimizer`.
     """
 
     def __init__(
@@ -103,9 +83,30 @@ class LanguageModel(TextGenerator):
         # bf16 copies of the body's linear weights that need no grad, with the (storage, version, optimizer
         # steps if trainable) they copy.
         self._bf16: dict[int, tuple[tuple[int, int, int], torch.Tensor]] = {}
+        self._optimizer_steps: dict[int, int] = {}  # per parameter (by id): steps of the followed optimizers
         self._trunk: TrunkCache | None = None  # trunk_cache: hidden states entering the lowest trainable layer
         self._scorer.body_context = self._body_context
         self.precision = precision
+
+    # ---------------------------------------------------------------- caches and weight updates
+    def follow_optimizer(self, optimizer: torch.optim.Optimizer) -> RemovableHandle:
+        """Make the caches see every step of `optimizer` (one over this model's parameters).
+
+        The bf16 weight copies, cached prefixes and stored prompts are checked against each
+        parameter's storage and version counter, which in-place updates bump, except those of
+        fused optimizers (torch.optim.Adam(fused=True), GLAM's): such an optimizer's steps are
+        counted per parameter once it is followed here. Returns the hook's handle.
+        """
+        return optimizer.register_step_post_hook(self._count_optimizer_step)
+
+    def _count_optimizer_step(self, optimizer: torch.optim.Optimizer, _args, _kwargs) -> None:
+        for group in optimizer.param_groups:
+            for param in group["params"]:
+                self._optimizer_steps[id(param)] = self._optimizer_steps.get(id(param), 0) + 1
+
+    def _stamp(self, param: torch.Tensor) -> tuple[int, int, int]:
+        """What changes when `param`'s values may have: its storage, version and followed optimizer steps."""
+        return param.data_ptr(), param._version, self._optimizer_steps.get(id(param), 0)
 
     # ---------------------------------------------------------------- precision
     @property
@@ -161,7 +162,7 @@ class LanguageModel(TextGenerator):
                 weight = module._parameters["weight"]
                 if weight is None or (grad and weight.requires_grad):
                     continue
-                stamp = _stamp(weight)
+                stamp = self._stamp(weight)
                 cached = self._bf16.get(id(module))
                 if cached is None or cached[0] != stamp:
                     cached = self._bf16[id(module)] = (stamp, weight.detach().to(torch.bfloat16))
@@ -386,7 +387,7 @@ class LanguageModel(TextGenerator):
         """The cached keys and values of the prefix `ids` (computed on a miss; least recently used dropped)."""
         # Any in-place weight update (optimizer step, load_state_dict) bumps a parameter's version,
         # and .to() gives new storage: then every cached prefix is stale.
-        weights = (self.model.training, *(_stamp(p) for p in self.model.parameters()))
+        weights = (self.model.training, *(self._stamp(p) for p in self.model.parameters()))
         if weights != self._prefix_weights:
             self._prefixes.clear()
             self._prefix_weights = weights
@@ -407,7 +408,7 @@ class LanguageModel(TextGenerator):
             self._trunk.clear()
 
     def _weights_stamp(self) -> tuple:
-        return (self._precision, self.model.training, *(_stamp(p) for p in self.model.parameters()))
+        return (self._precision, self.model.training, *(self._stamp(p) for p in self.model.parameters()))
 
     def _plan_reuse(self, pairs: list[EncodedPair], grad: bool,
                     trunk: TrunkCache | None) -> list[tuple[list[int], Callable]]:

@@ -1,34 +1,8 @@
-"""Training infrastructure shared by every trainer: configs, run directories, metrics,
-checkpoints, the NaN guard and the progress bar. The trainers themselves live beside it."""
+"""The trainers, one method per module, their config sections (`settings`), the PPO loop and the
+two run drivers (`ppo_run`, `offpolicy_run`).
 
-from llmrl.train.checkpoint import (
-    CheckpointError,
-    checkpoint_step,
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
-from llmrl.train.config import ConfigError, config_from_dict, config_to_dict, load_config, save_config
-from llmrl.train.guard import TrainingDiverged, check_finite
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.progress import TrainingProgress
-from llmrl.train.run_dir import NotARunDirError, RunDir
+The run infrastructure they share lives below, in `llmrl.runtime`; its public names are
+importable from here as well (`from llmrl.train import load_config`)."""
 
-__all__ = [
-    "CheckpointError",
-    "ConfigError",
-    "MetricsLogger",
-    "NotARunDirError",
-    "RunDir",
-    "TrainingDiverged",
-    "TrainingProgress",
-    "check_finite",
-    "checkpoint_step",
-    "config_from_dict",
-    "config_to_dict",
-    "latest_checkpoint",
-    "load_checkpoint",
-    "load_config",
-    "save_checkpoint",
-    "save_config",
-]
+from llmrl.runtime import *  # noqa: F403
+from llmrl.runtime import __all__  # noqa: F401

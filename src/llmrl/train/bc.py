@@ -36,32 +36,26 @@ from llmrl.envs.babyai_text import (
     variant_action_names,
     variant_prompt_headers,
 )
-from llmrl.eval.glam_eval import EvalResult, evaluate_policy
+from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
 from llmrl.eval.stats import episode_seeds
-from llmrl.train.checkpoint import latest_checkpoint, save_checkpoint
-from llmrl.train.glam import (
-    build_policy,
-    build_template,
-    evaluate_checkpoint,
-    load_policy_checkpoint,
-    make_prompt_env,
-)
-from llmrl.train.guard import check_finite
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.progress import TrainingProgress
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import seed_everything, update_generator
-from llmrl.train.settings import BabyAITextSettings, LMSettings, RunSettings, check_at_least_one, checkpoint_due
+from llmrl.runtime.checkpoint import latest_checkpoint, save_checkpoint
+from llmrl.runtime.guard import check_finite
+from llmrl.runtime.metrics import MetricsLogger
+from llmrl.runtime.progress import TrainingProgress
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.seeding import seed_everything, update_generator
+from llmrl.train.lm_policies import build_policy, load_policy, load_policy_checkpoint
+from llmrl.train.settings import BabyAITextSettings, LMPolicySettings, check_at_least_one, checkpoint_due
 
 EXPERT = "expert"
 
 
 @dataclass
-class BCConfig(LMSettings, BabyAITextSettings, RunSettings):
+class BCConfig(LMPolicySettings):
     """Every setting of a behaviour-cloning run (preset `bc/paper`).
 
-    The run, task, prompt and LM fields come from the sections of `llmrl.train.settings`, as
-    GLAM's do: the cloned policy is built, prompted and evaluated as a GLAM policy.
+    The run, task, prompt and LM fields are `LMPolicySettings`, as GLAM's are: the cloned policy
+    is built, prompted and evaluated as a GLAM policy (in BabyAI-Text; GLAM's text games are not cloned).
     """
 
     source: str = EXPERT  # "expert" (the BabyAI bot) or a trajectories .jsonl path
@@ -195,7 +189,7 @@ def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides
                  num_envs: int = 16) -> EvalResult:
     """Success rate of a BC run's latest checkpoint (`llmrl eval run`): the GLAM protocol."""
     cfg = RunDir.open(run_dir).load_config(BCConfig, list(overrides))
-    return evaluate_checkpoint(cfg, run_dir, episodes=episodes, seed=seed, num_envs=num_envs)
+    return evaluate_policy(load_policy(cfg, run_dir), cfg, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
 # --------------------------------------------------------------------------- training

@@ -37,13 +37,14 @@ from llmrl.algos.dqn import DQNSettings, copy_params, dqn_update
 from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.babyai_text import variant_action_names, variant_prompt_headers
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy, make_prompt_env
-from llmrl.train.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, load_run_module, save_checkpoint
-from llmrl.train.guard import check_finite
+from llmrl.runtime.checkpoint import latest_checkpoint, load_arrays, load_checkpoint, load_run_module, save_checkpoint
+from llmrl.runtime.device import resolve_device
+from llmrl.runtime.guard import check_finite
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.seeding import seed_everything, update_generator
+from llmrl.runtime.vec_env import SeededVecEnv
 from llmrl.train.offpolicy_run import run_off_policy
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import resolve_device, seed_everything, update_generator
 from llmrl.train.settings import BabyAITextSettings, RunSettings, check_at_least_one
-from llmrl.train.vec_env import SeededVecEnv
 
 REPLAY = "replay"  # the checkpoint's arrays group (replay.safetensors)
 

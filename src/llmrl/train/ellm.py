@@ -25,7 +25,7 @@ from llmrl.agents.goal_dqn import TextEmbeddingTable
 from llmrl.eval.goal_play import GoalPlay, episode_metrics, play_episodes, success_by_achievement
 from llmrl.eval.plots import plot_bars
 from llmrl.intrinsic.base import Embedder, GoalSuggester, IntrinsicReward
-from llmrl.train.checkpoint import (
+from llmrl.runtime.checkpoint import (
     checkpoint_step,
     join_state,
     latest_checkpoint,
@@ -34,13 +34,13 @@ from llmrl.train.checkpoint import (
     save_checkpoint,
     split_state,
 )
+from llmrl.runtime.device import resolve_device
+from llmrl.runtime.heap import release_free_memory
+from llmrl.runtime.run_dir import RunDir
 from llmrl.train.ellm_components import build_embedder, build_intrinsic
 from llmrl.train.ellm_config import EllmConfig
 from llmrl.train.ellm_loop import EllmLoop, make_crafter_envs, make_goal_net
-from llmrl.train.heap import release_free_memory
 from llmrl.train.offpolicy_run import run_off_policy
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import resolve_device
 
 ALGO = "ellm"
 # Evaluation episodes get seeds no training episode of the run used (training envs count up from 0).
@@ -112,7 +112,7 @@ def train_ellm(
     def trim() -> None:
         nonlocal next_trim
         if loop.frames >= next_trim:
-            release_free_memory()  # keeps a long run's resident memory flat (llmrl.train.heap)
+            release_free_memory()  # keeps a long run's resident memory flat (llmrl.runtime.heap)
             next_trim = loop.frames + TRIM_EVERY
 
     run_off_policy(

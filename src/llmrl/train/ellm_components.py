@@ -6,8 +6,8 @@ from pathlib import Path
 
 from llmrl.intrinsic.base import Embedder, GoalSuggester, IntrinsicReward
 from llmrl.lm.registry import cache_dir
+from llmrl.runtime.device import resolve_device
 from llmrl.train.ellm_config import EllmConfig, SuggesterConfig
-from llmrl.train.runtime import resolve_device
 
 NEEDS_SUGGESTER = ("ellm", "ellm-nofilter")
 

@@ -1,7 +1,7 @@
 """Settings of an ELLM run (`llmrl train ellm`); defaults are the paper's Crafter settings.
 
 A preset under `llmrl/presets/ellm/` fills these, `key=value` overrides go on top, and every
-key and value is checked before anything starts (`llmrl.train.config.load_config`).
+key and value is checked before anything starts (`llmrl.runtime.config.load_config`).
 """
 
 from __future__ import annotations

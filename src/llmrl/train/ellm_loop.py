@@ -31,9 +31,9 @@ from llmrl.algos.replay import NStepReplayBuffer
 from llmrl.envs.crafter_text import CrafterTextEnv, canonical_goal
 from llmrl.eval.goal_play import GoalPlay, episode_metrics
 from llmrl.intrinsic.base import IntrinsicReward
+from llmrl.runtime.device import resolve_device
+from llmrl.runtime.guard import check_finite
 from llmrl.train.ellm_config import EllmConfig
-from llmrl.train.guard import check_finite
-from llmrl.train.runtime import resolve_device
 
 
 @dataclass

@@ -5,8 +5,8 @@
 coef 0.5, grad norm 0.5, gamma = lambda = 0.99, reward x20, 1.5M frames). `train_glam`
 wires config -> policy + envs -> `llmrl.train.ppo_run.run_ppo` (run directory, resume,
 `ppo_loop`, metrics, checkpoints), on one process or every rank of a torchrun job.
-The pieces (`build_policy`, `build_envs`, `build_optimizer`, `cfg.hyperparameters()`) are public
-so that distributed or baseline trainers assemble the same run differently.
+The pieces (`build_envs`, `build_optimizer`, `cfg.hyperparameters()`, and the LM policy of
+`llmrl.train.lm_policies`) are public so that benchmarks assemble the same run differently.
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ import torch
 from rich.console import Console
 
 from llmrl.agents.llm_policy import LLMPolicy
-from llmrl.envs.babyai_text import variant_action_names
 from llmrl.envs.text_games.candidate_env import TextGameSettings
-from llmrl.eval.glam_eval import EvalResult, build_template, evaluate_policy, make_prompt_env
+from llmrl.eval.glam_eval import EvalResult, evaluate_policy
 from llmrl.eval.text_games import evaluate_text_game_policy
-from llmrl.lm import LanguageModel, apply_lora, load_lm, tiny_random_lm
-from llmrl.train.checkpoint import load_checkpoint
-from llmrl.train.distributed import (
+from llmrl.runtime.distributed import (
     DEFAULT_TIMEOUT_S,
     DataParallelPolicy,
     World,
@@ -38,19 +35,20 @@ from llmrl.train.distributed import (
     shard_size,
     shutdown,
 )
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.vec_env import SeededVecEnv
+from llmrl.train.lm_policies import build_policy, build_prompt_envs, load_policy
 from llmrl.train.ppo_loop import RolloutPolicy
 from llmrl.train.ppo_run import run_ppo
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import resolve_device
-from llmrl.train.settings import TINY_PREFIX, BabyAITextSettings, LMSettings, PPOSettings, RunSettings
-from llmrl.train.vec_env import SeededVecEnv
+from llmrl.train.settings import LMPolicySettings, PPOSettings
 
 
 @dataclass
-class GlamConfig(PPOSettings, LMSettings, BabyAITextSettings, RunSettings):
+class GlamConfig(PPOSettings, LMPolicySettings):
     """Every setting of a GLAM run; defaults are the paper's main runs (preset `glam/paper`).
 
-    The run, task, prompt, LM and PPO fields come from the sections of `llmrl.train.settings`.
+    The run, task, prompt, LM and PPO fields come from the sections of `llmrl.train.settings`;
+    `text_game` and `dist_timeout_s` are GLAM's own.
     """
 
     # A candidate text game (TextWorld, ScienceWorld) in place of BabyAI-Text: each step's candidates
@@ -69,55 +67,28 @@ class GlamConfig(PPOSettings, LMSettings, BabyAITextSettings, RunSettings):
             raise ValueError(f"dist_timeout_s must be > 0, got {self.dist_timeout_s}")
 
 
-def build_lm(cfg: GlamConfig) -> LanguageModel:
-    """The language model of `cfg`: tiny random (seeded by cfg.seed), embedded, HF id or path; LoRA if asked."""
-    device = resolve_device(cfg.device)
-    lora = {"r": cfg.lora_r, "lora_alpha": cfg.lora_alpha} if cfg.lora else None
-    if cfg.lora_layers is not None:
-        if lora is None:
-            raise ValueError("lora_layers adapts the top layers through LoRA: set lora: true")
-        lora["top_layers"] = cfg.lora_layers
-    if cfg.model.startswith(TINY_PREFIX):
-        lm = tiny_random_lm(cfg.model[len(TINY_PREFIX):], seed=cfg.seed, hidden_size=cfg.tiny_hidden_size,
-                            num_layers=cfg.tiny_layers, device=device)
-        lm = apply_lora(lm, lora) if lora else lm
-    else:
-        lm = load_lm(cfg.model, device=device, dtype=cfg.dtype, lora=lora)
-    lm.precision = cfg.precision
-    lm.trunk_cache = cfg.trunk_cache
-    return lm
-
-
-def build_policy(cfg: GlamConfig, lm: LanguageModel | None = None) -> LLMPolicy:
-    """An `LLMPolicy` over the variant's action names; the value head is seeded by cfg.seed."""
-    lm = lm or build_lm(cfg)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        return LLMPolicy(lm, variant_action_names(cfg.variant), normalize=cfg.normalize,
-                         scoring=cfg.scoring, value_inner=cfg.value_inner, reuse_prefix=cfg.reuse_prefix)
-
-
 def build_envs(cfg: GlamConfig, policy: LLMPolicy, *, first_index: int = 0) -> SeededVecEnv:
     """cfg.num_envs seeded envs (a distributed rank passes first_index = rank * num_envs).
 
-    BabyAI-Text envs whose observations are prompts, or cfg.text_game's envs whose observations
-    are prompts with their own candidates (`CandidatePrompt`).
+    cfg.text_game's envs, whose observations are prompts with their own candidates
+    (`CandidatePrompt`), or BabyAI-Text envs whose observations are prompts.
     """
     if cfg.text_game is not None:
         text_game = cfg.text_game
         return SeededVecEnv(lambda _: text_game.make_env(), cfg.num_envs, cfg.seed, first_index=first_index)
-    template = build_template(cfg, policy, cfg.variant)
-    return SeededVecEnv(lambda _: make_prompt_env(cfg, template, cfg.variant), cfg.num_envs, cfg.seed,
-                        first_index=first_index)
+    return build_prompt_envs(cfg, policy, cfg.num_envs, first_index=first_index)
 
 
 def build_optimizer(cfg: GlamConfig, policy: LLMPolicy) -> torch.optim.Adam:
     """Adam over the trainable parameters (LoRA adapters or the whole LM, and the value head)."""
     params = list(policy.trainable_parameters())
     # The fused kernel updates every tensor in one pass instead of a dozen ops per tensor: about
-    # 8% of a full SmolLM2 update on CPU. It exists for CPU and CUDA tensors only.
+    # 8% of a full SmolLM2 update on CPU. It exists for CPU and CUDA tensors only. Its in-place
+    # updates leave the parameters' version counters alone: the LM's caches follow its steps.
     fused = all(p.device.type in ("cpu", "cuda") for p in params)
-    return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, fused=fused)
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, fused=fused)
+    policy.lm.follow_optimizer(optimizer)
+    return optimizer
 
 
 def shard_config(cfg: GlamConfig, world: World) -> GlamConfig:
@@ -125,7 +96,7 @@ def shard_config(cfg: GlamConfig, world: World) -> GlamConfig:
 
     Each rank steps num_envs / W envs and updates on minibatches of minibatch_size / W of its
     own samples; DDP's gradient average then equals the gradient of the global minibatch
-    (see `llmrl.train.distributed`). The device is the rank's own (cuda:LOCAL_RANK or cpu).
+    (see `llmrl.runtime.distributed`). The device is the rank's own (cuda:LOCAL_RANK or cpu).
     """
     if not world.is_distributed:
         return cfg
@@ -140,18 +111,6 @@ def data_parallel(policy: LLMPolicy, local: GlamConfig, world: World) -> Rollout
     return DataParallelPolicy(policy, world, batch_size=local.frames_per_update, minibatch_size=local.minibatch_size)
 
 
-def load_policy_checkpoint(policy: LLMPolicy, path: str | Path, optimizer: torch.optim.Optimizer | None = None,
-                           *, rng: bool = False) -> dict:
-    """Restore a GLAM checkpoint (run directory or step directory) into `policy` (and `optimizer`)."""
-    return load_checkpoint(
-        path,
-        modules={"policy": policy},
-        optimizers={"adam": optimizer} if optimizer is not None else None,
-        rng=rng,
-        load_fn=lambda _, module, state: module.load_checkpoint_state(state),
-    )
-
-
 def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides: Sequence[str] = (),
                  num_envs: int = 16) -> EvalResult:
     """Success rate of a GLAM run's latest checkpoint on seeded episodes, actions sampled (`llmrl eval run`)."""
@@ -161,11 +120,9 @@ def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides
 
 def evaluate_checkpoint(cfg: GlamConfig, path: str | Path, *, episodes: int, seed: int, num_envs: int) -> EvalResult:
     """The LLM policy of `cfg` with the checkpoint at `path` (a run or step directory), evaluated."""
-    policy = build_policy(cfg)
-    load_policy_checkpoint(policy, path)
-    text_game = getattr(cfg, "text_game", None)  # BC's config (BabyAI only) has no text_game
-    if text_game is not None:
-        return evaluate_text_game_policy(policy, text_game, episodes=episodes, seed=seed, num_envs=num_envs)
+    policy = load_policy(cfg, path)
+    if cfg.text_game is not None:
+        return evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed, num_envs=num_envs)
     return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
@@ -183,7 +140,7 @@ def train_glam(
     replayed from its seed), so it ends with the same parameters as an uninterrupted run.
     Off a terminal, a progress line is printed at most every `log_every_s` seconds (0: every update).
 
-    Under torchrun every rank runs this (`llmrl.train.distributed`): each steps its share of
+    Under torchrun every rank runs this (`llmrl.runtime.distributed`): each steps its share of
     the envs with its own model replica, DDP averages the gradients, and rank 0 alone logs and
     checkpoints. Rank 0 returns the run, the other ranks None.
     """

@@ -2,9 +2,10 @@
 
 `NPAEConfig` is `GlamConfig` (same env, prompt, model choice and PPO settings) plus the
 heads' width: the run differs from GLAM only in the policy, which is the point of the
-baseline. The model's *architecture* comes from `model` (a tiny-* model is random anyway;
-an HF model or the embedded SmolLM2 is loaded once for its config and tokenizer, then
-re-initialized from cfg.seed).
+baseline (in BabyAI-Text: the action head has one output per command, so no `text_game`).
+The model's *architecture* comes from `model` (a tiny-* model is random anyway; an HF model
+or the embedded SmolLM2 is loaded once for its config and tokenizer, then re-initialized
+from cfg.seed).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from rich.console import Console
 from llmrl.agents.npae import NPAEPolicy, randomly_initialized
 from llmrl.envs.babyai_text import variant_action_names
 from llmrl.eval.glam_eval import EvalResult, evaluate_policy
-from llmrl.train.checkpoint import load_run_module
-from llmrl.train.glam import GlamConfig, build_envs, build_lm
+from llmrl.runtime.checkpoint import load_run_module
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.vec_env import SeededVecEnv
+from llmrl.train.glam import GlamConfig
+from llmrl.train.lm_policies import build_lm, build_prompt_envs
 from llmrl.train.ppo_run import run_ppo
-from llmrl.train.run_dir import RunDir
 from llmrl.train.settings import TINY_PREFIX
-from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass
@@ -37,6 +39,9 @@ class NPAEConfig(GlamConfig):
         super().__post_init__()
         if self.lora:
             raise ValueError("lora must be false for NPAE: a randomly initialized body is trained whole")
+        if self.text_game is not None:
+            raise ValueError("text_game must be null for NPAE: its action head scores BabyAI's six commands, "
+                             "not a game's candidates")
         if self.head_inner < 1:
             raise ValueError(f"head_inner must be >= 1, got {self.head_inner}")
 
@@ -62,7 +67,7 @@ def train_npae(
 
     def build() -> tuple[NPAEPolicy, SeededVecEnv]:
         policy = build_npae_policy(cfg)
-        return policy, build_envs(cfg, policy)  # type: ignore[arg-type]  # only policy.lm is read
+        return policy, build_prompt_envs(cfg, policy, cfg.num_envs)
 
     return run_ppo("npae", cfg, build, config_path=config_path, resume=resume, console=console)
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.progress import TrainingProgress
-from llmrl.train.run_dir import RunDir
+from llmrl.runtime.metrics import MetricsLogger
+from llmrl.runtime.progress import TrainingProgress
+from llmrl.runtime.run_dir import RunDir
 from llmrl.train.settings import checkpoint_due
 
 

@@ -11,7 +11,7 @@ advantages, then `epochs` passes of clipped-PPO minibatch updates (`llmrl.algos.
 
 The loop never sees the model or the observation format: a policy is anything with the
 `RolloutPolicy` methods, observations are whatever its envs return (a GLAM prompt string,
-a symbolic grid). Environment stepping (`llmrl.train.vec_env.SeededVecEnv`), scoring (`policy.act/evaluate`)
+a symbolic grid). Environment stepping (`llmrl.runtime.vec_env.SeededVecEnv`), scoring (`policy.act/evaluate`)
 and the update are separate steps, so a distributed run can shard envs by rank
 (`first_index`), wrap the policy's module in DDP and log only where `is_main_process`.
 """
@@ -31,11 +31,11 @@ from torch import Tensor, nn
 from llmrl.algos.gae import compute_gae
 from llmrl.algos.optim import BeforeStep
 from llmrl.algos.ppo import PPOBatch, explained_variance, ppo_update
-from llmrl.train.progress import Stopwatch
-from llmrl.train.runtime import update_generator
-from llmrl.train.vec_env import SeededVecEnv
+from llmrl.runtime.progress import Stopwatch
+from llmrl.runtime.seeding import update_generator
+from llmrl.runtime.vec_env import SeededVecEnv
 
-__all__ = ["PPOHyperparameters", "Rollout", "RolloutPolicy", "SeededVecEnv", "collect_rollout", "ppo_loop"]
+__all__ = ["PPOHyperparameters", "Rollout", "RolloutPolicy", "collect_rollout", "ppo_loop"]
 
 
 class RolloutPolicy(Protocol):

@@ -13,7 +13,7 @@
    update, the progress bar, and one atomic checkpoint after each update that crosses a
    multiple of cfg.checkpoint_every frames, and at the end.
 
-Under torchrun (`world` from `llmrl.train.distributed.init_distributed`) every rank runs
+Under torchrun (`world` from `llmrl.runtime.distributed.init_distributed`) every rank runs
 this with its share of the envs: metrics are reduced over the ranks, the envs' states are
 gathered for the checkpoint, and rank 0 alone writes. A single process is a world of one.
 """
@@ -28,16 +28,16 @@ from typing import Any, Protocol
 import torch
 from rich.console import Console
 
-from llmrl.train.checkpoint import LoadFn, StateDictFn, latest_checkpoint, load_checkpoint, save_checkpoint
-from llmrl.train.distributed import World, all_gather_json, merge_env_states, reduce_metrics, shard_env_state
-from llmrl.train.guard import check_finite
-from llmrl.train.metrics import MetricsLogger
+from llmrl.runtime.checkpoint import LoadFn, StateDictFn, latest_checkpoint, load_checkpoint, save_checkpoint
+from llmrl.runtime.distributed import World, all_gather_json, merge_env_states, reduce_metrics, shard_env_state
+from llmrl.runtime.guard import check_finite
+from llmrl.runtime.metrics import MetricsLogger
+from llmrl.runtime.progress import TrainingProgress
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.seeding import seed_everything
+from llmrl.runtime.vec_env import SeededVecEnv
 from llmrl.train.ppo_loop import PPOHyperparameters, RolloutPolicy, ppo_loop
-from llmrl.train.progress import TrainingProgress
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import seed_everything
 from llmrl.train.settings import checkpoint_due
-from llmrl.train.vec_env import SeededVecEnv
 
 LOSSES = ("policy_loss", "value_loss", "entropy")
 

@@ -135,6 +135,12 @@ class LMSettings(Section):
 
 
 @dataclass
+class LMPolicySettings(LMSettings, BabyAITextSettings, RunSettings):
+    """A language-model policy on BabyAI-Text: the sections GLAM, NPAE and BC share, which
+    `llmrl.train.lm_policies` builds the LM, the policy and its prompt envs from."""
+
+
+@dataclass
 class PPOSettings(Section):
     """The run's length and the PPO loop (`llmrl.train.ppo_loop`); defaults are the GLAM paper's."""
 

@@ -18,12 +18,12 @@ from rich.console import Console
 from llmrl.agents.symbolic import SymbolicPolicy
 from llmrl.envs.babyai_text import GLAM_IDS, make_level
 from llmrl.eval.episodes import EvalResult, evaluate
-from llmrl.train.checkpoint import load_run_module
+from llmrl.runtime.checkpoint import load_run_module
+from llmrl.runtime.device import resolve_device
+from llmrl.runtime.run_dir import RunDir
+from llmrl.runtime.vec_env import SeededVecEnv
 from llmrl.train.ppo_run import run_ppo
-from llmrl.train.run_dir import RunDir
-from llmrl.train.runtime import resolve_device
 from llmrl.train.settings import BabyAISettings, PPOSettings, RunSettings, check_at_least_one
-from llmrl.train.vec_env import SeededVecEnv
 
 
 @dataclass

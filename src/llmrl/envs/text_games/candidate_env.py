@@ -7,7 +7,7 @@ and step,
     CandidatePrompt(prompt = TextGamePrompter(goal, last observations and actions), candidates)
 
 Action k plays `candidates[k]` of the observation it was chosen in (a command string is also
-accepted, as typed). Integer actions keep `llmrl.train.vec_env.SeededVecEnv` and its
+accepted, as typed). Integer actions keep `llmrl.runtime.vec_env.SeededVecEnv` and its
 action-replay resume unchanged: the same reset seed and indices replay the same episode.
 
 `TextGameSettings` names a TextWorld or ScienceWorld set-up (GLAM's `text_game` config field)

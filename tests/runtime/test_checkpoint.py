@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from llmrl.train.checkpoint import (
+from llmrl.runtime.checkpoint import (
     CheckpointError,
     checkpoint_step,
     latest_checkpoint,
@@ -16,8 +16,8 @@ from llmrl.train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from llmrl.train.guard import TrainingDiverged
-from llmrl.train.run_dir import RunDir
+from llmrl.runtime.guard import TrainingDiverged
+from llmrl.runtime.run_dir import RunDir
 
 
 def seed_all(seed: int) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from llmrl.train.run_dir import RunDir
+from llmrl.runtime.run_dir import RunDir
 
 Scalar = int | float | bool | str
 

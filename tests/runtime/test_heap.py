@@ -6,7 +6,7 @@ import sys
 import psutil
 import pytest
 
-from llmrl.train.heap import release_free_memory
+from llmrl.runtime.heap import release_free_memory
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")

@@ -1,4 +1,4 @@
-"""What every trainer sets up the same way: the device, the global RNGs, and derived seeds.
+"""Seeds: the global RNGs a run seeds once, and the seeds derived from (run seed, index).
 
 A run seeds python's `random`, numpy's and torch's global generators once from its seed
 (`seed_everything`); everything drawn per episode or per update comes from a seed derived
@@ -12,13 +12,6 @@ import random
 
 import numpy as np
 import torch
-
-
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when available, else "cpu"; anything else as given."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def seed_everything(seed: int) -> None:

@@ -40,8 +40,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from llmrl.train.guard import check_finite
-from llmrl.train.run_dir import RunDir
+from llmrl.runtime.guard import check_finite
+from llmrl.runtime.run_dir import RunDir
 
 T = TypeVar("T")
 M = TypeVar("M", bound=nn.Module)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from llmrl.lm.precision import cpu_model
-from llmrl.train.config import load_config, save_config
+from llmrl.runtime.config import load_config, save_config
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 import pytest
 
-from llmrl.train.config import ConfigError, config_to_dict, load_config, save_config
+from llmrl.runtime.config import ConfigError, config_to_dict, load_config, save_config
 
 
 @dataclass

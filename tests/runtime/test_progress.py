@@ -5,7 +5,7 @@ import io
 import pytest
 from rich.console import Console
 
-from llmrl.train.progress import TrainingProgress
+from llmrl.runtime.progress import TrainingProgress
 
 
 def test_plain_lines_when_not_a_terminal():
@@ -42,7 +42,7 @@ def test_bad_arguments():
 def test_slow_runs_show_fractional_fps(monkeypatch):
     progress = TrainingProgress(1000, console=Console(file=io.StringIO()))
     clock = iter([0.0, 10.0])
-    monkeypatch.setattr("llmrl.train.progress.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("llmrl.runtime.progress.time.perf_counter", lambda: next(clock))
     progress.__enter__()
     progress.frames = 4  # 4 frames in 10 s, as SmolLM2 PPO on a CPU
     assert progress.status() == "fps 0.4"
@@ -51,7 +51,7 @@ def test_slow_runs_show_fractional_fps(monkeypatch):
 def test_phase_inside_an_update_is_shown_and_cleared(monkeypatch):
     out = io.StringIO()
     now = [0.0]
-    monkeypatch.setattr("llmrl.train.progress.time.perf_counter", lambda: now[0])
+    monkeypatch.setattr("llmrl.runtime.progress.time.perf_counter", lambda: now[0])
     with TrainingProgress(100, "glam", log_every_s=0, console=Console(file=out, width=200)) as progress:
         progress.update(10, success=0.5)  # line 1
         now[0] = 1.0

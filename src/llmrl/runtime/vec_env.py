@@ -8,7 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from llmrl.train.runtime import episode_seed
+from llmrl.runtime.seeding import episode_seed
 
 
 class SeededVecEnv:

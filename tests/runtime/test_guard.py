@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from llmrl.train.guard import TrainingDiverged, check_finite
+from llmrl.runtime.guard import TrainingDiverged, check_finite
 
 
 def test_finite_values_pass():

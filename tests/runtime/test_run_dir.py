@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from llmrl.train.metrics import MetricsLogger
-from llmrl.train.run_dir import NotARunDirError, RunDir
+from llmrl.runtime.metrics import MetricsLogger
+from llmrl.runtime.run_dir import NotARunDirError, RunDir
 
 
 @dataclass
