@@ -1,5 +1,7 @@
 """GLAM's `text_game` config: TextWorld envs of CandidatePrompts train, resume exactly and evaluate."""
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -37,3 +39,19 @@ def test_textworld_glam_run_resumes_to_the_weights_of_an_uninterrupted_run(tmp_p
     assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
     result = evaluate_run(full.path, episodes=2, num_envs=2)
     assert result.env_id == "textworld" and result.episodes == 2 and 0 <= result.success_rate <= 1
+
+
+def test_eval_glam_cli_plays_a_text_game_run_on_its_game(tmp_path):
+    from typer.testing import CliRunner
+
+    from llmrl.cli import glam_commands  # noqa: F401  (registers the commands)
+    from llmrl.cli.app import app
+
+    run = train_glam(config(tmp_path, "total_frames=8"))
+    runner = CliRunner()
+    evaluated = runner.invoke(app, ["eval", "glam", "--run", str(run.path), "--episodes", "2"])
+    assert evaluated.exit_code == 0, evaluated.output
+    result = json.loads(evaluated.output.strip().splitlines()[-1])
+    assert result["env_id"] == "textworld" and result["episodes"] == 2
+    refused = runner.invoke(app, ["eval", "glam", "--run", str(run.path), "--episodes", "2", "--variant", "nouns"])
+    assert refused.exit_code == 1 and "plays textworld" in refused.output and "--variant" in refused.output

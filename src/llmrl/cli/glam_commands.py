@@ -75,8 +75,11 @@ def eval_glam_command(
     overrides: list[str] | None = typer.Argument(None, help="key=value config overrides (e.g. room_size=6)."),
     out: Path | None = typer.Option(None, "--out", help="Where the suite writes [default: RUN/eval or eval/]."),
 ) -> None:
-    """Success rate (99% CI), mean return and length, with actions sampled from the policy."""
+    """Success rate (99% CI), mean return and length, with actions sampled from the policy.
+
+    A run trained on a text game (`text_game:` in its config) is evaluated on that game."""
     from llmrl.eval.glam_eval import evaluate_policy, generalization_suite, markdown_table
+    from llmrl.eval.text_games import evaluate_text_game_policy
     from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir, load_config
     from llmrl.train.glam import GlamConfig
     from llmrl.train.lm_policies import build_policy, load_policy
@@ -89,19 +92,25 @@ def eval_glam_command(
     try:
         if run is not None:
             cfg = RunDir.open(run).load_config(GlamConfig, extra)
+            if cfg.text_game is not None and (env or variant or suite):
+                raise ValueError(f"this run plays {cfg.text_game.env} (text_game in its config); --env, --variant "
+                                 "and --suite are BabyAI-Text's: evaluate it with --episodes and --seed")
             policy = load_policy(cfg, run)
         else:
             cfg = load_config(GlamConfig, None, [f"model={model}", "env_id=BabyAIText-GoTo-v0", *extra])
             policy = build_policy(cfg)
-        if suite is None:
-            result = evaluate_policy(policy, cfg, episodes=episodes, seed=seed, variant=variant)
-            typer.echo(markdown_table([result]), nl=False)
-            typer.echo(json.dumps(asdict(result)))
+        if suite is not None:
+            target = out or (run / "eval" if run is not None else Path("eval"))
+            _, md, js = generalization_suite(policy, cfg, target, episodes=episodes, seed=seed)
+            typer.echo(md.read_text(), nl=False)
+            typer.echo(f"wrote {md} and {js}")
             return
-        target = out or (run / "eval" if run is not None else Path("eval"))
-        _, md, js = generalization_suite(policy, cfg, target, episodes=episodes, seed=seed)
-        typer.echo(md.read_text(), nl=False)
-        typer.echo(f"wrote {md} and {js}")
+        if cfg.text_game is not None:
+            result = evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed)
+        else:
+            result = evaluate_policy(policy, cfg, episodes=episodes, seed=seed, variant=variant)
+        typer.echo(markdown_table([result]), nl=False)
+        typer.echo(json.dumps(asdict(result)))
     except (ConfigError, NotARunDirError, CheckpointError, ValueError) as error:
         raise _fail(error) from error
 
