@@ -78,10 +78,9 @@ def eval_glam_command(
     """Success rate (99% CI), mean return and length, with actions sampled from the policy.
 
     A run trained on a text game (`text_game:` in its config) is evaluated on that game."""
-    from llmrl.eval.glam_eval import evaluate_policy, generalization_suite, markdown_table
-    from llmrl.eval.text_games import evaluate_text_game_policy
+    from llmrl.eval.glam_eval import generalization_suite, markdown_table
     from llmrl.runtime import CheckpointError, ConfigError, NotARunDirError, RunDir, load_config
-    from llmrl.train.glam import GlamConfig
+    from llmrl.train.glam import GlamConfig, evaluate_glam_policy
     from llmrl.train.lm_policies import build_policy, load_policy
 
     if (run is None) == (not zero_shot):
@@ -105,10 +104,7 @@ def eval_glam_command(
             typer.echo(md.read_text(), nl=False)
             typer.echo(f"wrote {md} and {js}")
             return
-        if cfg.text_game is not None:
-            result = evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed)
-        else:
-            result = evaluate_policy(policy, cfg, episodes=episodes, seed=seed, variant=variant)
+        result = evaluate_glam_policy(policy, cfg, episodes=episodes, seed=seed, variant=variant)
         typer.echo(markdown_table([result]), nl=False)
         typer.echo(json.dumps(asdict(result)))
     except (ConfigError, NotARunDirError, CheckpointError, ValueError) as error:

@@ -120,10 +120,17 @@ def evaluate_run(run_dir: str | Path, *, episodes: int, seed: int = 0, overrides
 
 def evaluate_checkpoint(cfg: GlamConfig, path: str | Path, *, episodes: int, seed: int, num_envs: int) -> EvalResult:
     """The LLM policy of `cfg` with the checkpoint at `path` (a run or step directory), evaluated."""
-    policy = load_policy(cfg, path)
-    if cfg.text_game is not None:
-        return evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed, num_envs=num_envs)
-    return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, num_envs=num_envs)
+    return evaluate_glam_policy(load_policy(cfg, path), cfg, episodes=episodes, seed=seed, num_envs=num_envs)
+
+
+def evaluate_glam_policy(policy: LLMPolicy, cfg: GlamConfig, *, episodes: int, seed: int = 0, num_envs: int = 16,
+                         variant: str | None = None) -> EvalResult:
+    """`policy` on the envs of `cfg`: its text game if it names one, else BabyAI-Text (in `variant`)."""
+    if cfg.text_game is None:
+        return evaluate_policy(policy, cfg, episodes=episodes, seed=seed, variant=variant, num_envs=num_envs)
+    if variant is not None:
+        raise ValueError(f"variant {variant!r} is a BabyAI-Text variant; this config plays {cfg.text_game.env}")
+    return evaluate_text_game_policy(policy, cfg.text_game, episodes=episodes, seed=seed, num_envs=num_envs)
 
 
 def train_glam(
